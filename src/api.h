@@ -1,0 +1,3 @@
+#ifndef EMITCGI_API_H
+#define EMITCGI_API_H
+#endif

@@ -1,0 +1,2 @@
+/* cgi.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,3 @@
+#ifndef EMITCGI_CGI_H
+#define EMITCGI_CGI_H
+#endif

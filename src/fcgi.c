@@ -1,0 +1,2 @@
+/* fcgi.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,3 @@
+#ifndef EMITCGI_FCGI_H
+#define EMITCGI_FCGI_H
+#endif

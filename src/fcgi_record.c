@@ -1,0 +1,2 @@
+/* fcgi_record.c -- placeholder, being written. */
+#include "autoconfig.h"

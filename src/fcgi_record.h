@@ -1,0 +1,3 @@
+#ifndef EMITCGI_FCGI_RECORD_H
+#define EMITCGI_FCGI_RECORD_H
+#endif

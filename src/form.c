@@ -1,0 +1,2 @@
+/* form.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,3 @@
+#ifndef EMITCGI_FORM_H
+#define EMITCGI_FORM_H
+#endif

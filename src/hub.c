@@ -1,0 +1,2 @@
+/* hub.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,2 @@
+/* json.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,3 @@
+#ifndef EMITCGI_JSON_H
+#define EMITCGI_JSON_H
+#endif

@@ -1,0 +1,2 @@
+/* longpoll.c -- placeholder, being written. */
+#include "autoconfig.h"

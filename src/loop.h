@@ -1,0 +1,3 @@
+#ifndef EMITCGI_LOOP_H
+#define EMITCGI_LOOP_H
+#endif

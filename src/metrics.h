@@ -1,0 +1,3 @@
+#ifndef EMITCGI_METRICS_H
+#define EMITCGI_METRICS_H
+#endif

@@ -1,0 +1,2 @@
+/* notify.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,36 @@
+/* notify.h -- "events were committed" across every process on one database.
+ *
+ * Each database has a small companion file, "<db>-notify".  A process that
+ * committed events pokes it (one pwrite of one byte, after COMMIT, so a
+ * reader woken by it always sees the commit); every process watches it with
+ * inotify and so learns of new events within a millisecond without polling.
+ * The hub also falls back to a slow PRAGMA-free check of the last event id,
+ * for writers that do not poke (the sqlite3 shell, network file systems).
+ *
+ *   struct notify *n;
+ *   notify_open("/var/lib/emitcgi/emitcgi.db", &n);
+ *   notify_poke(n);                 // any thread, after a commit
+ *   epoll on notify_fd(n); when readable: notify_drain(n);
+ *   notify_close(n);
+ */
+#ifndef EMITCGI_NOTIFY_H
+#define EMITCGI_NOTIFY_H
+
+#include "error.h"
+
+struct notify;
+
+/* Opens (creating, mode 0660 less umask) "<db_path>-notify" and an inotify
+ * watch on it. */
+enum ecode notify_open(const char *db_path, struct notify **out);
+void notify_close(struct notify *n);
+/* Thread-safe.  Failures are logged, not returned: a missed poke only delays
+ * delivery until the fallback check. */
+void notify_poke(struct notify *n);
+/* Readable (EPOLLIN) after a poke by any process, this one included. */
+int notify_fd(const struct notify *n);
+/* Consumes pending notifications; re-creates the watch if the file was
+ * replaced. */
+void notify_drain(struct notify *n);
+
+#endif

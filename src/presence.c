@@ -1,0 +1,2 @@
+/* presence.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,2 @@
+/* request.c -- placeholder, being written. */
+#include "autoconfig.h"

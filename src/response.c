@@ -1,0 +1,2 @@
+/* response.c -- placeholder, being written. */
+#include "autoconfig.h"

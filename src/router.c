@@ -1,0 +1,2 @@
+/* router.c -- placeholder, being written. */
+#include "autoconfig.h"

@@ -1,0 +1,2 @@
+/* sse.c -- placeholder, being written. */
+#include "autoconfig.h"

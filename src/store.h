@@ -1,0 +1,175 @@
+/* store.h -- everything emitcgi keeps: users, sessions, the event log.
+ *
+ * The one interface to storage.  store.c implements it with SQLite and is
+ * the only file that includes sqlite3.h; a second engine would implement
+ * these functions again and no handler would change.
+ *
+ * A struct store is one connection: it is NOT shared between threads (each
+ * accepting thread, the hub and the housekeeping thread open their own).
+ * store_open() sets WAL mode, a busy timeout and foreign keys, and checks
+ * the schema version (EC_DB_SCHEMA when the database is not initialised or
+ * is newer than this program).  Every change is one BEGIN IMMEDIATE ...
+ * COMMIT; every statement is prepared once per connection.
+ *
+ * Events: the log (id, name, data) is the truth.  Ids increase and are never
+ * reused (AUTOINCREMENT).  `data` is always one JSON text.  Every change of
+ * the number of online sessions commits, in the same transaction, a
+ * "user count" event (data: the new number) and right after it a "user"
+ * event ({"username","currentUsers","connected"}), so the number in every
+ * "user count" event is the count at its commit.
+ *
+ * After every commit that appended events the commit hook runs (on the
+ * committing thread, after COMMIT), which is how the hubs of this and other
+ * processes learn of new events.
+ *
+ * Times are wall-clock milliseconds (clock_wall_ms()) passed in by callers.
+ */
+#ifndef EMITCGI_STORE_H
+#define EMITCGI_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define STORE_USERNAME_MAX 32
+#define STORE_HASH_MAX 256
+#define STORE_EVENT_USER_COUNT "user count"
+#define STORE_EVENT_USER "user"
+
+struct store;
+
+/* Creates the database file if needed and applies every migration it lacks,
+ * each in one transaction (safe when several processes start at once).
+ * *from and *to (may be NULL) get the schema versions before and after. */
+enum ecode store_migrate(const char *path, int *from, int *to);
+
+/* The schema version this program was built for. */
+int store_schema_version(void);
+
+/* Opens one connection.  EC_DB_SCHEMA if not migrated to our version. */
+enum ecode store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+
+typedef void store_commit_hook(void *ctx);
+/* Called after every commit of this connection that appended events. */
+void store_set_commit_hook(struct store *st, store_commit_hook *hook, void *ctx);
+
+/* Cheap liveness check for /health: runs a read; *schema_version filled. */
+enum ecode store_health(struct store *st, int *schema_version);
+
+/* ---- users ---- */
+
+/* EC_USERNAME_TAKEN if the name exists (names compare case-insensitively). */
+enum ecode store_user_add(struct store *st, const char *username,
+			  const char *password_hash, int64_t now_ms);
+
+struct store_user {
+	int64_t id;
+	char username[STORE_USERNAME_MAX + 1]; /* as registered */
+	char password_hash[STORE_HASH_MAX + 1];
+};
+
+/* EC_NOT_FOUND if there is no such user. */
+enum ecode store_user_find(struct store *st, const char *username,
+			   struct store_user *out);
+
+/* ---- login throttling (per username) ---- */
+
+/* Failures recorded for username in the window that contains now_ms;
+ * *retry_after_ms is when that window ends (0 when no failures). */
+enum ecode store_login_failures(struct store *st, const char *username,
+				int64_t now_ms, int *failures,
+				int64_t *window_end_ms);
+/* Counts one failure; a new window of window_ms starts when the last ended. */
+enum ecode store_login_failure_add(struct store *st, const char *username,
+				   int64_t now_ms, int64_t window_ms);
+enum ecode store_login_failures_clear(struct store *st, const char *username);
+
+/* ---- sessions and presence ---- */
+
+struct store_session {
+	int64_t id;
+	int64_t user_id;
+	char username[STORE_USERNAME_MAX + 1];
+	bool online;
+	int64_t last_seen_ms;
+	int64_t expires_ms;
+};
+
+/* What a presence change did. */
+struct store_presence {
+	bool changed;            /* a user count + user event pair was committed */
+	int64_t current_users;   /* online sessions after the transaction */
+	int64_t event_id;        /* id of the "user count" event, 0 if !changed */
+};
+
+/* Creates session `sid` (64 hex chars) for user_id, online, last_seen now;
+ * commits the user count + user events with it.  out may not be NULL. */
+enum ecode store_session_login(struct store *st, const char *sid,
+			       int64_t user_id, int64_t now_ms,
+			       int64_t expires_ms, struct store_presence *out);
+
+/* EC_NOT_FOUND when no such session or it expired (expires_ms <= now_ms). */
+enum ecode store_session_find(struct store *st, const char *sid, int64_t now_ms,
+			      struct store_session *out);
+
+/* Ends session sid (deletes it).  If it was online, commits the events.
+ * No such session is EC_OK with out->changed false. */
+enum ecode store_session_logout(struct store *st, const char *sid,
+				struct store_presence *out);
+
+/* The session was seen now (stream or poll): last_seen = now; if it was
+ * offline it goes online and the events are committed. */
+enum ecode store_session_touch(struct store *st, int64_t session_id,
+			       int64_t now_ms, struct store_presence *out);
+
+/* Same for many sessions at once (the hub's parked waiters), in one
+ * transaction; *went_online counts sessions that came back online. */
+enum ecode store_sessions_touch(struct store *st, const int64_t *ids, size_t n,
+				int64_t now_ms, int *went_online);
+
+/* Takes offline every online session whose last_seen is older than
+ * now_ms - idle_ms or that expired, one event pair per session, in one
+ * transaction; deletes expired sessions.  *went_offline counts them. */
+enum ecode store_sessions_reap(struct store *st, int64_t now_ms,
+			       int64_t idle_ms, int *went_offline);
+
+/* ---- the event log ---- */
+
+struct store_event {
+	int64_t id;
+	const char *name;  /* borrowed: valid during the callback only */
+	const char *data;  /* JSON text, borrowed likewise */
+};
+
+/* Called for each event in id order; a non-EC_OK return stops the walk and
+ * is returned by store_events_after(). */
+typedef enum ecode store_event_fn(void *ctx, const struct store_event *ev);
+
+/* Appends an event; *id gets its id (may be NULL). */
+enum ecode store_event_append(struct store *st, const char *name,
+			      const char *data_json, int64_t now_ms, int64_t *id);
+
+/* Events with id > after_id, at most limit of them, oldest first. */
+enum ecode store_events_after(struct store *st, int64_t after_id, size_t limit,
+			      store_event_fn *fn, void *ctx);
+
+struct store_snapshot {
+	int64_t current_users;  /* online sessions */
+	int64_t unique_users;   /* distinct usernames online */
+	int64_t last_id;        /* newest event id, 0 if none ever */
+	int64_t first_id;       /* oldest retained event id, 0 if none */
+};
+
+/* One consistent read of the numbers above. */
+enum ecode store_snapshot(struct store *st, struct store_snapshot *out);
+
+/* Newest event id (0 if none); cheap, for the hub's wake-ups. */
+enum ecode store_last_event_id(struct store *st, int64_t *id);
+
+/* Deletes all but the newest `keep` events; *deleted may be NULL. */
+enum ecode store_trim(struct store *st, int64_t keep, int64_t *deleted);
+
+#endif

@@ -1,0 +1,2 @@
+/* utf8.c -- placeholder, being written. */
+#include "autoconfig.h"

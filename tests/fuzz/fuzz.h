@@ -1,0 +1,3 @@
+#ifndef FUZZ_H
+#define FUZZ_H
+#endif
