@@ -1,2 +1,903 @@
-/* api.c -- placeholder, being written. */
+/* api.c -- one handler per route; the only place errors become HTTP.
+ *
+ * api_handle() routes a parsed request to its handler.  A handler returns
+ * an enum ecode; EC_OK means it filled the response itself, anything else
+ * is turned into {"error","message"} with the status of api_errors[] by
+ * api_error().  SSE and long-poll handlers may instead ask the transport to
+ * park the request in the hub (API_WAIT_FOR_EVENT, see api.h).
+ *
+ * Routes (SPEC "HTTP API"): register, login, logout, me, count, events,
+ * poll, health, metrics, emit.  To add one: a row in router.c, a handler
+ * here, a case in api_dispatch().
+ *
+ * Invariants: nothing is stored when a request is refused (every check comes
+ * before the first write); handlers never block on the hub.
+ */
 #include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "clock.h"
+#include "log.h"
+#include "longpoll.h"
+#include "metrics.h"
+#include "presence.h"
+#include "router.h"
+#include "sse.h"
+#include "store.h"
+
+/* ---- errors ---- */
+
+struct api_error_row {
+	int status;
+	const char *message;
+};
+
+static const struct api_error_row api_errors[EC__COUNT] = {
+	[EC_NOMEM] = { 500, "out of memory" },
+	[EC_IO] = { 500, "input/output error" },
+	[EC_DB] = { 500, "database error" },
+	[EC_DB_BUSY] = { 503, "database busy, retry shortly" },
+	[EC_DB_SCHEMA] = { 503, "database not initialised: run 'emitcgi init'" },
+	[EC_CONFIG] = { 500, "bad configuration" },
+	[EC_TOO_LARGE] = { 413, "request body larger than 16384 bytes" },
+	[EC_HEADERS_TOO_LARGE] = { 431, "request headers too large" },
+	[EC_INVALID_JSON] = { 400, "the body is not a valid JSON object" },
+	[EC_INVALID_FORM] = { 400, "malformed form body" },
+	[EC_INVALID_UTF8] = { 400, "text must be valid UTF-8" },
+	[EC_UNSUPPORTED_MEDIA] = { 415, "send application/json or application/x-www-form-urlencoded" },
+	[EC_MISSING_FIELD] = { 400, "a required field is missing" },
+	[EC_INVALID_USERNAME] = { 400, "username must be 1-32 characters of A-Z a-z 0-9 _ . -" },
+	[EC_INVALID_PASSWORD] = { 400, "password must be 8-256 bytes" },
+	[EC_INVALID_PARAM] = { 400, "invalid query parameter" },
+	[EC_INVALID_EVENT] = { 400, "event must be 1-64 printable ASCII characters" },
+	[EC_RESERVED_EVENT] = { 400, "this event name is reserved" },
+	[EC_DATA_TOO_LARGE] = { 413, "data must serialise to at most 4096 bytes" },
+	[EC_USERNAME_TAKEN] = { 409, "this username is taken" },
+	[EC_BAD_CREDENTIALS] = { 401, "unknown user or wrong password" },
+	[EC_THROTTLED] = { 429, "too many failed logins, retry later" },
+	[EC_UNAUTHORIZED] = { 401, "sign in first" },
+	[EC_FORBIDDEN] = { 403, "forbidden" },
+	[EC_NOT_FOUND] = { 404, "no such resource" },
+	[EC_METHOD_NOT_ALLOWED] = { 405, "method not allowed" },
+	[EC_TOO_MANY_WAITERS] = { 503, "too many subscribers, retry later" },
+	[EC_UNAVAILABLE] = { 503, "service unavailable" },
+	[EC_INTERNAL] = { 500, "internal error" },
+};
+
+void api_error(struct response *res, enum ecode rc, const char *message)
+{
+	const struct api_error_row *row = NULL;
+	int status = 500;
+
+	if ((unsigned)rc < EC__COUNT && api_errors[rc].status)
+		row = &api_errors[rc];
+	if (row)
+		status = row->status;
+	if (!message)
+		message = row ? row->message : "internal error";
+	/* Start from a clean response: headers set before the failure (a
+	 * Set-Cookie, say) must not leak into an error. */
+	response_release(res);
+	response_init(res);
+	if (response_error(res, status, ecode_name(rc), message) != EC_OK) {
+		response_release(res);
+		response_init(res);
+		response_status(res, 500);
+	}
+	if (status == 503)
+		response_header(res, "Retry-After", "1");
+}
+
+/* ---- small helpers ---- */
+
+/* A non-negative decimal integer that fits int64_t, nothing else. */
+static enum ecode api_parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
+		return EC_INVALID_PARAM;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return EC_INVALID_PARAM;
+	*out = v;
+	return EC_OK;
+}
+
+static enum ecode api_send_json(struct response *res, int status,
+				struct json_object *obj)
+{
+	enum ecode rc;
+
+	if (!obj)
+		return EC_NOMEM;
+	rc = response_json(res, status, obj);
+	json_object_put(obj);
+	return rc;
+}
+
+/* json_object_new_* return NULL on allocation failure; adding NULL would
+ * silently store a JSON null, so check every one. */
+static enum ecode api_add(struct json_object *obj, const char *key,
+			  struct json_object *val)
+{
+	if (!val)
+		return EC_NOMEM;
+	if (json_object_object_add(obj, key, val) != 0) {
+		json_object_put(val);
+		return EC_NOMEM;
+	}
+	return EC_OK;
+}
+
+/* SPEC: a POST whose Origin names another host is refused.  Origin is
+ * "scheme://host[:port]" (RFC 6454); compare its authority with Host. */
+static enum ecode api_check_origin(const struct request *req)
+{
+	const char *authority;
+
+	if (req->method != REQUEST_POST || !req->origin)
+		return EC_OK;
+	authority = strstr(req->origin, "://");
+	if (!authority || !req->host)
+		return EC_FORBIDDEN;
+	authority += 3;
+	if (strcasecmp(authority, req->host) != 0)
+		return EC_FORBIDDEN;
+	return EC_OK;
+}
+
+static enum ecode api_session(struct api_ctx *ctx, const struct request *req,
+			      struct store_session *s)
+{
+	enum ecode rc;
+
+	if (!req->has_sid)
+		return EC_UNAUTHORIZED;
+	rc = store_session_find(ctx->st, req->sid, clock_wall_ms(), s);
+	if (rc == EC_NOT_FOUND)
+		return EC_UNAUTHORIZED;
+	return rc;
+}
+
+static enum ecode api_set_cookie(struct response *res, const struct request *req,
+				 const char *sid, int max_age_s)
+{
+	char cookie[256];
+
+	snprintf(cookie, sizeof(cookie),
+		 REQUEST_SID_COOKIE "=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
+		 sid, max_age_s, req->https ? "; Secure" : "");
+	return response_header(res, "Set-Cookie", cookie);
+}
+
+/* ---- POST /register ---- */
+
+static enum ecode api_register(struct api_ctx *ctx, struct request *req,
+			       struct response *res)
+{
+	const char *username, *password;
+	char hash[AUTH_HASH_MAX + 1];
+	struct json_object *obj;
+	enum ecode rc;
+
+	if ((rc = request_field_string(req, "username", &username)) != EC_OK ||
+	    (rc = request_field_string(req, "password", &password)) != EC_OK)
+		return rc;
+	if ((rc = auth_check_username(username)) != EC_OK ||
+	    (rc = auth_check_password(password, strlen(password))) != EC_OK)
+		return rc;
+	if ((rc = auth_hash_password(password, hash, sizeof(hash))) != EC_OK)
+		return rc;
+	rc = store_user_add(ctx->st, username, hash, clock_wall_ms());
+	if (rc != EC_OK)
+		return rc;
+	metrics_inc(METRIC_REGISTRATIONS);
+	log_info("registered user %s", username);
+	obj = json_object_new_object();
+	if (!obj || api_add(obj, "username", json_object_new_string(username))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	return api_send_json(res, 201, obj);
+}
+
+/* ---- POST /login ---- */
+
+static enum ecode api_login_throttled(struct api_ctx *ctx, const char *username,
+				      int64_t now, struct response *res)
+{
+	int64_t window_end;
+	int failures;
+	char retry[32];
+	enum ecode rc;
+
+	rc = store_login_failures(ctx->st, username, now, &failures, &window_end);
+	if (rc != EC_OK)
+		return rc;
+	if (failures < API_LOGIN_MAX_FAILURES)
+		return EC_OK;
+	api_error(res, EC_THROTTLED, NULL);
+	snprintf(retry, sizeof(retry), "%lld",
+		 (long long)((window_end - now + 999) / 1000));
+	response_header(res, "Retry-After", retry);
+	return EC_THROTTLED;
+}
+
+static enum ecode api_login(struct api_ctx *ctx, struct request *req,
+			    struct response *res)
+{
+	const char *username, *password;
+	char sid[AUTH_SID_HEX_LEN + 1];
+	struct store_user user;
+	struct store_presence presence;
+	struct json_object *obj;
+	int64_t now = clock_wall_ms();
+	int64_t currentUsers;
+	bool ok = false;
+	enum ecode rc;
+
+	if ((rc = request_field_string(req, "username", &username)) != EC_OK ||
+	    (rc = request_field_string(req, "password", &password)) != EC_OK)
+		return rc;
+	/* A name that could never be registered is simply unknown (one
+	 * message for every failure, SPEC). */
+	if (auth_check_username(username) != EC_OK) {
+		auth_verify_dummy(password);
+		metrics_inc(METRIC_LOGIN_FAILURES);
+		return EC_BAD_CREDENTIALS;
+	}
+	rc = api_login_throttled(ctx, username, now, res);
+	if (rc != EC_OK) {
+		metrics_inc(METRIC_LOGIN_FAILURES);
+		return rc;
+	}
+	rc = store_user_find(ctx->st, username, &user);
+	if (rc == EC_NOT_FOUND)
+		auth_verify_dummy(password);
+	else if (rc != EC_OK)
+		return rc;
+	else if ((rc = auth_verify_password(password, user.password_hash, &ok)) != EC_OK)
+		return rc;
+	if (!ok) {
+		metrics_inc(METRIC_LOGIN_FAILURES);
+		rc = store_login_failure_add(ctx->st, username, now,
+					     API_LOGIN_WINDOW_MS);
+		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
+	}
+	if ((rc = store_login_failures_clear(ctx->st, username)) != EC_OK ||
+	    (rc = auth_new_sid(sid)) != EC_OK)
+		return rc;
+
+	/* The lesson's io.on('connection'): ++currentUsers, then
+	 * io.emit('user count', currentUsers).  The store commits the new
+	 * session, the count and its "user count" + "user" events in one
+	 * transaction, so the number is the count at the event's commit. */
+	rc = store_session_login(ctx->st, sid, user.id, now,
+				 now + (int64_t)ctx->cfg->session_ttl_s * 1000,
+				 &presence);
+	if (rc != EC_OK)
+		return rc;
+	currentUsers = presence.current_users;
+	metrics_inc(METRIC_LOGINS);
+	log_info("login %s: %lld users online", user.username,
+		 (long long)currentUsers);
+
+	obj = json_object_new_object();
+	if (!obj ||
+	    api_add(obj, "username", json_object_new_string(user.username)) ||
+	    api_add(obj, "currentUsers", json_object_new_int64(currentUsers))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	if ((rc = api_send_json(res, 200, obj)) != EC_OK)
+		return rc;
+	return api_set_cookie(res, req, sid, ctx->cfg->session_ttl_s);
+}
+
+/* ---- POST /logout ---- */
+
+static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
+			     struct response *res)
+{
+	struct store_presence presence;
+	enum ecode rc;
+
+	if (req->has_sid) {
+		rc = store_session_logout(ctx->st, req->sid, &presence);
+		if (rc != EC_OK)
+			return rc;
+		if (presence.changed)
+			log_info("logout: %lld users online",
+				 (long long)presence.current_users);
+	}
+	if ((rc = response_empty(res, 204)) != EC_OK)
+		return rc;
+	return api_set_cookie(res, req, "", 0);
+}
+
+/* ---- GET /me, /count ---- */
+
+static enum ecode api_me(struct api_ctx *ctx, struct request *req,
+			 struct response *res)
+{
+	struct store_session s;
+	struct json_object *obj;
+	enum ecode rc;
+
+	if ((rc = api_session(ctx, req, &s)) != EC_OK)
+		return rc;
+	obj = json_object_new_object();
+	if (!obj || api_add(obj, "username", json_object_new_string(s.username))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	return api_send_json(res, 200, obj);
+}
+
+static enum ecode api_count(struct api_ctx *ctx, struct request *req,
+			    struct response *res)
+{
+	struct store_snapshot snap;
+	struct json_object *obj;
+	enum ecode rc;
+
+	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
+		return rc;
+	obj = json_object_new_object();
+	if (!obj ||
+	    api_add(obj, "currentUsers", json_object_new_int64(snap.current_users)) ||
+	    api_add(obj, "uniqueUsers", json_object_new_int64(snap.unique_users)) ||
+	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	return api_send_json(res, 200, obj);
+}
+
+/* ---- streams and polls: shared pieces ---- */
+
+/* SPEC "Resume": an id older than retention, or newer than the newest event
+ * (the database was replaced), gets the snapshot marked reset.  Events after
+ * `since` are all retained iff since >= first_id - 1 (or nothing is missing
+ * because since is the newest id). */
+static bool api_needs_reset(const struct store_snapshot *snap, int64_t since)
+{
+	if (since > snap->last_id)
+		return true;
+	if (since == snap->last_id)
+		return false;
+	return snap->first_id == 0 || since < snap->first_id - 1;
+}
+
+/* Brings the session online (SPEC: again whenever a client streams or
+ * polls) and checks there is room to park. */
+static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
+				   struct store_session *s)
+{
+	enum ecode rc;
+
+	if ((rc = api_session(ctx, req, s)) != EC_OK)
+		return rc;
+	if (ctx->hub && !hub_has_room(ctx->hub))
+		return EC_TOO_MANY_WAITERS;
+	return presence_seen(ctx->st, s,
+			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
+			     clock_wall_ms(), NULL);
+}
+
+struct api_replay {
+	struct buf *out;
+	bool sse;
+	bool first;      /* long-poll: no comma yet */
+	int64_t last_id; /* newest event written */
+	size_t count;
+};
+
+static enum ecode api_replay_one(void *arg, const struct store_event *ev)
+{
+	struct api_replay *r = arg;
+	enum ecode rc;
+
+	if (r->sse)
+		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
+	else
+		rc = longpoll_add(r->out, &r->first, ev->id, ev->name, ev->data);
+	if (rc == EC_OK) {
+		r->last_id = ev->id;
+		r->count++;
+	}
+	return rc;
+}
+
+#define API_REPLAY_BATCH 1000
+
+/* Every retained event after `since`, oldest first. */
+static enum ecode api_replay(struct api_ctx *ctx, struct api_replay *r,
+			     int64_t since)
+{
+	size_t before;
+	enum ecode rc;
+
+	r->last_id = since;
+	do {
+		before = r->count;
+		rc = store_events_after(ctx->st, r->last_id, API_REPLAY_BATCH,
+					api_replay_one, r);
+		if (rc != EC_OK)
+			return rc;
+	} while (r->count - before == API_REPLAY_BATCH);
+	return EC_OK;
+}
+
+static enum ecode api_snapshot_data(const struct store_snapshot *snap,
+				    char *data, size_t size)
+{
+	int n = snprintf(data, size, "%lld", (long long)snap->current_users);
+
+	return n < 0 || (size_t)n >= size ? EC_INTERNAL : EC_OK;
+}
+
+/* ---- GET /events ---- */
+
+static enum ecode api_events(struct api_ctx *ctx, struct request *req,
+			     struct response *res, struct api_wait *wait)
+{
+	struct store_session s;
+	struct store_snapshot snap;
+	const char *resume_text;
+	int64_t resume = -1;
+	char data[32];
+	enum ecode rc;
+
+	/* SPEC: the Last-Event-ID header wins over the lastEventId parameter;
+	 * an empty header is what a fresh EventSource never sends. */
+	resume_text = req->last_event_id && *req->last_event_id
+			      ? req->last_event_id
+			      : request_param(req, "lastEventId");
+	if (resume_text && *resume_text &&
+	    (rc = api_parse_id(resume_text, &resume)) != EC_OK)
+		return rc;
+	if ((rc = api_waiter_begin(ctx, req, &s)) != EC_OK)
+		return rc;
+	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
+		return rc;
+
+	response_status(res, 200);
+	if ((rc = response_header(res, "Content-Type", "text/event-stream")) ||
+	    (rc = response_header(res, "Cache-Control", "no-cache, no-transform")) ||
+	    (rc = response_header(res, "X-Accel-Buffering", "no")) ||
+	    (rc = sse_format_retry(&res->body, SSE_RETRY_MS)))
+		return rc;
+
+	if (resume >= 0 && !api_needs_reset(&snap, resume)) {
+		struct api_replay r = { .out = &res->body, .sse = true };
+
+		if ((rc = api_replay(ctx, &r, resume)) != EC_OK)
+			return rc;
+		wait->cursor = r.last_id;
+	} else {
+		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
+			return rc;
+		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) != EC_OK ||
+		    (rc = sse_format_event(&res->body, snap.last_id,
+					   STORE_EVENT_USER_COUNT, data)) != EC_OK)
+			return rc;
+		wait->cursor = snap.last_id;
+	}
+	wait->kind = HUB_SSE;
+	wait->session_id = s.id;
+	wait->timeout_ms = 0;
+	metrics_inc(METRIC_STREAMS_OPENED);
+	return EC_OK;
+}
+
+/* ---- GET /poll ---- */
+
+static enum ecode api_poll_reply(struct response *res, struct buf *body)
+{
+	enum ecode rc;
+
+	response_status(res, 200);
+	if ((rc = response_header(res, "Content-Type", "application/json")) != EC_OK)
+		return rc;
+	return buf_add(&res->body, body->data, body->len);
+}
+
+static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
+			   struct response *res, struct api_wait *wait,
+			   bool *parked)
+{
+	struct store_session s;
+	struct store_snapshot snap;
+	const char *since_text = request_param(req, "since");
+	const char *timeout_text = request_param(req, "timeout");
+	int64_t since = -1, timeout = ctx->cfg->poll_timeout_s;
+	struct buf body;
+	bool first = true;
+	char data[32];
+	enum ecode rc;
+
+	/* SPEC: since and timeout must be non-negative integers; a timeout
+	 * above the maximum is lowered to it.  Checked before anything else
+	 * so a bad request changes nothing. */
+	if (since_text && (rc = api_parse_id(since_text, &since)) != EC_OK)
+		return EC_INVALID_PARAM;
+	if (timeout_text && (rc = api_parse_id(timeout_text, &timeout)) != EC_OK)
+		return EC_INVALID_PARAM;
+	if (timeout > ctx->cfg->poll_timeout_s)
+		timeout = ctx->cfg->poll_timeout_s;
+	if ((rc = api_waiter_begin(ctx, req, &s)) != EC_OK)
+		return rc;
+	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
+		return rc;
+	metrics_inc(METRIC_POLLS);
+
+	buf_init(&body, RESPONSE_BODY_MAX_BYTES);
+	if ((rc = longpoll_begin(&body)) != EC_OK)
+		goto out;
+	if (since < 0 || api_needs_reset(&snap, since)) {
+		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) ||
+		    (rc = longpoll_add(&body, &first, snap.last_id,
+				       STORE_EVENT_USER_COUNT, data)) ||
+		    (rc = longpoll_end(&body, snap.last_id, since >= 0)))
+			goto out;
+		rc = api_poll_reply(res, &body);
+		goto out;
+	}
+	{
+		struct api_replay r = { .out = &body, .sse = false, .first = true };
+
+		if ((rc = api_replay(ctx, &r, since)) != EC_OK)
+			goto out;
+		if (r.count > 0 || timeout == 0) {
+			if ((rc = longpoll_end(&body, r.last_id, false)) == EC_OK)
+				rc = api_poll_reply(res, &body);
+			goto out;
+		}
+	}
+	/* Nothing pending: park until an event or the timeout. */
+	wait->kind = HUB_POLL;
+	wait->cursor = since;
+	wait->session_id = s.id;
+	wait->timeout_ms = (int)timeout * 1000;
+	*parked = true;
+out:
+	buf_release(&body);
+	return rc;
+}
+
+/* ---- POST /emit ---- */
+
+/* SPEC: names used by emitcgi itself or by the client library. */
+static const char *const api_reserved_events[] = {
+	"user count", "user", "reset", "connect", "disconnect", "error",
+};
+
+static enum ecode api_check_event_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len > API_EVENT_NAME_MAX)
+		return EC_INVALID_EVENT;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e)
+			return EC_INVALID_EVENT;
+	for (size_t i = 0; i < sizeof(api_reserved_events) / sizeof(api_reserved_events[0]); i++)
+		if (strcmp(name, api_reserved_events[i]) == 0)
+			return EC_RESERVED_EVENT;
+	return EC_OK;
+}
+
+static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
+			   struct response *res)
+{
+	struct store_session s;
+	struct json_object *data = NULL, *message = NULL, *obj;
+	const char *event, *text;
+	size_t text_len;
+	bool owned = false;
+	int64_t id;
+	enum ecode rc;
+
+	if ((rc = api_session(ctx, req, &s)) != EC_OK)
+		return rc;
+	if ((rc = request_field_string(req, "event", &event)) != EC_OK ||
+	    (rc = api_check_event_name(event)) != EC_OK)
+		return rc;
+	if ((rc = request_field_json(req, "data", &data, &owned)) != EC_OK)
+		return rc;
+	text = json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE,
+						 &text_len);
+	if (!text) {
+		rc = EC_NOMEM;
+		goto out;
+	}
+	if (text_len > API_EMIT_DATA_MAX_BYTES) {
+		rc = EC_DATA_TOO_LARGE;
+		goto out;
+	}
+	message = json_object_new_object();
+	if (!message ||
+	    (rc = api_add(message, "username", json_object_new_string(s.username))) ||
+	    (rc = api_add(message, "message", json_object_get(data)))) {
+		rc = EC_NOMEM;
+		goto out;
+	}
+	text = json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text) {
+		rc = EC_NOMEM;
+		goto out;
+	}
+	rc = store_event_append(ctx->st, event, text, clock_wall_ms(), &id);
+	if (rc != EC_OK)
+		goto out;
+	metrics_inc(METRIC_EMITS);
+	obj = json_object_new_object();
+	if (!obj || api_add(obj, "id", json_object_new_int64(id))) {
+		json_object_put(obj);
+		rc = EC_NOMEM;
+		goto out;
+	}
+	rc = api_send_json(res, 200, obj);
+out:
+	json_object_put(message);
+	if (owned)
+		json_object_put(data);
+	return rc;
+}
+
+/* ---- GET /health, /metrics ---- */
+
+static enum ecode api_health(struct api_ctx *ctx, struct request *req,
+			     struct response *res)
+{
+	struct hub_stats hs = { 0 };
+	struct store_snapshot snap;
+	struct json_object *obj, *subs;
+	int version = 0;
+	enum ecode rc;
+
+	rc = store_health(ctx->st, &version);
+	if (rc == EC_OK)
+		rc = store_snapshot(ctx->st, &snap);
+	if (rc != EC_OK) {
+		obj = json_object_new_object();
+		if (!obj ||
+		    api_add(obj, "status", json_object_new_string("unavailable")) ||
+		    api_add(obj, "error", json_object_new_string(ecode_name(rc))) ||
+		    api_add(obj, "message", json_object_new_string("the database is unusable")) ||
+		    api_add(obj, "database", json_object_new_string("error"))) {
+			json_object_put(obj);
+			return EC_NOMEM;
+		}
+		return api_send_json(res, 503, obj);
+	}
+	if (ctx->hub)
+		hub_get_stats(ctx->hub, &hs);
+	obj = json_object_new_object();
+	subs = json_object_new_object();
+	if (!obj || !subs ||
+	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
+	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
+	    api_add(subs, "max", json_object_new_int(ctx->cfg->max_subscribers))) {
+		json_object_put(obj);
+		json_object_put(subs);
+		return EC_NOMEM;
+	}
+	if (api_add(obj, "status", json_object_new_string("ok")) ||
+	    api_add(obj, "database", json_object_new_string("ok")) ||
+	    api_add(obj, "schemaVersion", json_object_new_int(version)) ||
+	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id)) ||
+	    api_add(obj, "currentUsers", json_object_new_int64(snap.current_users)) ||
+	    api_add(obj, "subscribers", subs) ||
+	    api_add(obj, "mode", json_object_new_string(ctx->hub ? "fastcgi" : "cgi")) ||
+	    api_add(obj, "pid", json_object_new_int((int)getpid()))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	return api_send_json(res, 200, obj);
+}
+
+static bool api_is_loopback(const char *addr)
+{
+	if (!addr)
+		return false;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* Constant time, so the token cannot be guessed byte by byte. */
+static bool api_token_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+
+	for (size_t i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return diff == 0;
+}
+
+static enum ecode api_metrics(struct api_ctx *ctx, struct request *req,
+			      struct response *res)
+{
+	const char *token = ctx->cfg->metrics_token;
+	struct metrics_gauges g = { .current_users = -1 };
+	struct store_snapshot snap;
+	struct hub_stats hs = { 0 };
+	enum ecode rc;
+
+	if (!api_is_loopback(req->remote_addr)) {
+		if (!*token)
+			return EC_FORBIDDEN;
+		if (!req->authorization ||
+		    strncasecmp(req->authorization, "Bearer ", 7) != 0 ||
+		    !api_token_equal(req->authorization + 7, token))
+			return EC_FORBIDDEN;
+	}
+	if (ctx->hub)
+		hub_get_stats(ctx->hub, &hs);
+	g.sse_waiters = hs.sse_waiters;
+	g.poll_waiters = hs.poll_waiters;
+	g.events_delivered = hs.events_delivered;
+	g.waiters_dropped = hs.waiters_dropped;
+	if (store_snapshot(ctx->st, &snap) == EC_OK) {
+		g.last_event_id = snap.last_id;
+		g.current_users = snap.current_users;
+	}
+	response_status(res, 200);
+	if ((rc = response_header(res, "Content-Type",
+				  "text/plain; version=0.0.4; charset=utf-8")) != EC_OK)
+		return rc;
+	return metrics_render(&res->body, &g);
+}
+
+/* ---- dispatch ---- */
+
+static enum ecode api_dispatch(struct api_ctx *ctx, struct request *req,
+			       enum route route, struct response *res,
+			       struct api_wait *wait, bool *parked)
+{
+	enum ecode rc;
+
+	if (req->method == REQUEST_POST) {
+		if ((rc = api_check_origin(req)) != EC_OK)
+			return rc;
+		if ((rc = request_parse_body(req)) != EC_OK)
+			return rc;
+	}
+	switch (route) {
+	case ROUTE_REGISTER:
+		return api_register(ctx, req, res);
+	case ROUTE_LOGIN:
+		return api_login(ctx, req, res);
+	case ROUTE_LOGOUT:
+		return api_logout(ctx, req, res);
+	case ROUTE_ME:
+		return api_me(ctx, req, res);
+	case ROUTE_COUNT:
+		return api_count(ctx, req, res);
+	case ROUTE_EVENTS:
+		rc = api_events(ctx, req, res, wait);
+		if (rc == EC_OK)
+			*parked = true;
+		return rc;
+	case ROUTE_POLL:
+		return api_poll(ctx, req, res, wait, parked);
+	case ROUTE_HEALTH:
+		return api_health(ctx, req, res);
+	case ROUTE_METRICS:
+		return api_metrics(ctx, req, res);
+	case ROUTE_EMIT:
+		return api_emit(ctx, req, res);
+	case ROUTE_FCC_SERVER_JS:
+	case ROUTE_NONE:
+		break;
+	}
+	return EC_NOT_FOUND;
+}
+
+enum api_result api_handle(struct api_ctx *ctx, struct request *req,
+			   enum ecode pre_rc, struct response *res,
+			   struct api_wait *wait)
+{
+	enum route route = ROUTE_NONE;
+	const char *allow = NULL;
+	bool parked = false;
+	enum ecode rc = pre_rc;
+
+	if (rc == EC_OK) {
+		rc = router_match(req, &route, &allow);
+		if (rc == EC_METHOD_NOT_ALLOWED) {
+			api_error(res, rc, NULL);
+			response_header(res, "Allow", allow);
+			goto done;
+		}
+	}
+	if (rc == EC_OK)
+		rc = api_dispatch(ctx, req, route, res, wait, &parked);
+	if (rc != EC_OK) {
+		/* The throttle answer is already complete (its Retry-After). */
+		if (!(rc == EC_THROTTLED && res->status == 429))
+			api_error(res, rc, NULL);
+		parked = false;
+		if (api_errors[rc].status >= 500 || !api_errors[rc].status)
+			log_warn("%s %s: %s", req->method_name,
+				 req->uri_path ? req->uri_path : "?",
+				 ecode_name(rc));
+	}
+done:
+	res->head_only = req->method == REQUEST_HEAD;
+	metrics_inc(METRIC_REQUESTS);
+	if (res->status >= 500)
+		metrics_inc(METRIC_ERRORS_5XX);
+	else if (res->status >= 400)
+		metrics_inc(METRIC_ERRORS_4XX);
+	return parked ? API_WAIT_FOR_EVENT : API_FINISHED;
+}
+
+/* ---- the transport-independent part of serving a request ---- */
+
+static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
+				void *io)
+{
+	char chunk[4096];
+	struct buf body;
+	size_t total = 0;
+	bool too_large = req->content_length > (int64_t)REQUEST_BODY_MAX_BYTES;
+	enum ecode rc = EC_OK;
+	long n;
+
+	buf_init(&body, REQUEST_BODY_MAX_BYTES);
+	/* CGI (RFC 3875 4.2) gives CONTENT_LENGTH; read no more than that,
+	 * FastCGI ends stdin with an empty record anyway. */
+	for (;;) {
+		size_t want = sizeof(chunk);
+
+		if (req->content_length >= 0) {
+			if (total >= (size_t)req->content_length)
+				break;
+			if ((size_t)req->content_length - total < want)
+				want = (size_t)req->content_length - total;
+		}
+		if (total >= API_DRAIN_MAX_BYTES)
+			break;
+		n = read_body(io, chunk, want);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+		if (!too_large && buf_add(&body, chunk, (size_t)n) != EC_OK)
+			too_large = true;
+	}
+	if (too_large)
+		rc = EC_TOO_LARGE;
+	else if (body.len)
+		rc = request_set_body(req, body.data, body.len);
+	buf_release(&body);
+	return rc;
+}
+
+enum api_result api_serve(struct api_ctx *ctx, struct request *req,
+			  char *const *envp, api_read_fn *read_body, void *io,
+			  struct response *res, struct api_wait *wait)
+{
+	enum ecode rc = request_parse_env(req, envp, ctx->cfg->base);
+
+	if (rc == EC_OK)
+		rc = api_read_body(req, read_body, io);
+	return api_handle(ctx, req, rc, res, wait);
+}

@@ -1,3 +1,76 @@
+/* api.h -- one handler per route; the only place errors become HTTP.
+ *
+ * The transport (fcgi.c, cgi.c) parses the request, reads the body and calls
+ * api_handle() on its own thread with its own store connection.  The result
+ * follows lighttpd's handler convention:
+ *   API_FINISHED        res holds the whole response: write it, end.
+ *   API_WAIT_FOR_EVENT  res holds what must be written now (SSE: head,
+ *                       retry, snapshot or replay; poll: nothing), then the
+ *                       transport parks the connection in the hub with *wait.
+ *
+ * Every error becomes {"error":"<code>","message":"<text>"} with its status
+ * through one table (api.c, api_errors[]).
+ */
 #ifndef EMITCGI_API_H
 #define EMITCGI_API_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "hub.h"
+#include "request.h"
+#include "response.h"
+
+struct store;
+
+#define API_LOGIN_MAX_FAILURES 10      /* per username and window */
+#define API_LOGIN_WINDOW_MS (15 * 60 * 1000)
+#define API_EMIT_DATA_MAX_BYTES 4096
+#define API_EVENT_NAME_MAX 64
+
+struct api_ctx {
+	const struct config *cfg;
+	struct store *st;   /* this thread's connection */
+	struct hub *hub;    /* NULL in plain CGI mode: waits are always allowed */
+};
+
+enum api_result {
+	API_FINISHED,
+	API_WAIT_FOR_EVENT,
+};
+
+struct api_wait {
+	enum hub_kind kind;
+	int64_t cursor;
+	int64_t session_id;
+	int timeout_ms;
+};
+
+/* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body
+ * past REQUEST_BODY_MAX_BYTES, or request_parse_env()'s error); the answer
+ * to it is given here so that every error has one shape. */
+enum api_result api_handle(struct api_ctx *ctx, struct request *req,
+			   enum ecode pre_rc, struct response *res,
+			   struct api_wait *wait);
+
+/* Reads up to len bytes of request body: > 0 bytes read, 0 at the end,
+ * < 0 on error. */
+typedef long api_read_fn(void *io, char *data, size_t len);
+
+/* The whole of a request for a transport: parses envp (the CGI variables),
+ * reads the body through read_body (at most REQUEST_BODY_MAX_BYTES are kept;
+ * a larger body is read up to API_DRAIN_MAX_BYTES and discarded so the web
+ * server sees our 413, not a broken pipe) and calls api_handle().  req must
+ * be request_init()ed; the caller releases it. */
+enum api_result api_serve(struct api_ctx *ctx, struct request *req,
+			  char *const *envp, api_read_fn *read_body, void *io,
+			  struct response *res, struct api_wait *wait);
+
+#define API_DRAIN_MAX_BYTES (1u << 20)
+
+/* Fills res with the error answer for rc (message may be NULL for the
+ * table's text).  Also used by the transports for 503 at capacity. */
+void api_error(struct response *res, enum ecode rc, const char *message);
+
 #endif
