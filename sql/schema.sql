@@ -1,0 +1,48 @@
+-- schema.sql -- the whole current schema (version 1), for reading.
+--
+-- This file is what applying sql/001-initial.sql ... sql/NNN-*.sql in order
+-- produces; the program never runs it against a real database (migrations
+-- do that), but tests/unit/test_store applies it to a scratch database and
+-- checks that sqlite_master comes out the same.  Update it with every new
+-- migration.  docs/STORE.md explains each table and index.
+
+PRAGMA user_version = 1;
+
+-- One row per registered name; names compare case-insensitively (ASCII).
+CREATE TABLE users (
+	id INTEGER PRIMARY KEY,
+	username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	password_hash TEXT NOT NULL,       -- yescrypt, "$y$..."
+	created_ms INTEGER NOT NULL
+);
+
+-- One row per login; online = counted in currentUsers.
+CREATE TABLE sessions (
+	id INTEGER PRIMARY KEY,
+	token TEXT NOT NULL UNIQUE,        -- the cookie: 64 hex chars
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	created_ms INTEGER NOT NULL,
+	expires_ms INTEGER NOT NULL,       -- expired when <= now
+	last_seen_ms INTEGER NOT NULL,     -- last login, stream or poll
+	online INTEGER NOT NULL DEFAULT 0 CHECK (online IN (0, 1))
+);
+CREATE INDEX sessions_online_seen ON sessions(online, last_seen_ms);
+CREATE INDEX sessions_expires ON sessions(expires_ms);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- The event log: ids increase and are never reused (AUTOINCREMENT keeps
+-- the highest id ever given in sqlite_sequence, even after a trim).
+CREATE TABLE events (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	name TEXT NOT NULL,
+	data TEXT NOT NULL,                -- one JSON text
+	created_ms INTEGER NOT NULL
+);
+
+-- Login throttling: failures per name in a fixed window.
+CREATE TABLE login_failures (
+	username TEXT PRIMARY KEY COLLATE NOCASE,
+	failures INTEGER NOT NULL,
+	window_end_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX login_failures_window_end ON login_failures(window_end_ms);

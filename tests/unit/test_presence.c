@@ -1,2 +1,260 @@
+/* test_presence.c -- presence_seen() and presence_tick() on a real store.
+ *
+ * A fresh database in a temporary directory per test; explicit now_ms
+ * values (IDLE_MS = 60 s, so the write threshold idle/4 is 15 s).
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <ftw.h>
 #include <stdio.h>
-int main(void) { puts("1..0 # SKIP not written yet"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "presence.h"
+#include "store.h"
+
+#define IDLE_MS 60000
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* main() makes base_dir; each test (in its own process) a directory in
+ * it, so that main() can remove everything even after a failed test. */
+static char base_dir[64];
+static char tmp_dir[128];
+static char db_path[160];
+static struct store *st;
+
+static int remove_cb(const char *path, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+static void remove_tree(const char *dir)
+{
+	(void)nftw(dir, remove_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup(void)
+{
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
+	log_set_level(LOG_LEVEL_ERROR);
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+}
+
+static void teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	remove_tree(tmp_dir);
+}
+
+/* Logs `name` in at now_ms with a fresh session; *s gets the session. */
+static void login(const char *name, int n, int64_t now_ms,
+		  struct store_session *s)
+{
+	struct store_presence p;
+	struct store_user u;
+	char sid[65];
+
+	if (store_user_find(st, name, &u) == EC_NOT_FOUND)
+		ck_assert_int_eq(store_user_add(st, name, "$y$x", now_ms),
+				 EC_OK);
+	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
+	snprintf(sid, sizeof(sid), "%064x", n);
+	ck_assert_int_eq(store_session_login(st, sid, u.id, now_ms,
+					     now_ms + DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid, now_ms, s), EC_OK);
+}
+
+static void reload(int n, int64_t now_ms, struct store_session *s)
+{
+	char sid[65];
+
+	snprintf(sid, sizeof(sid), "%064x", n);
+	ck_assert_int_eq(store_session_find(st, sid, now_ms, s), EC_OK);
+}
+
+static int64_t last_id(void)
+{
+	int64_t id;
+
+	ck_assert_int_eq(store_last_event_id(st, &id), EC_OK);
+	return id;
+}
+
+START_TEST(test_seen_offline_goes_online)
+{
+	struct store_session s;
+	struct store_presence p;
+	int off;
+
+	login("alice", 1, 1000, &s);
+	ck_assert_int_eq(store_sessions_reap(st, 1000 + IDLE_MS + 1, IDLE_MS,
+					     &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	reload(1, 70000, &s);
+	ck_assert(!s.online);
+	ck_assert_int_eq(last_id(), 4);
+
+	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, 70000, &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 5);
+	ck_assert_int_eq(last_id(), 6);
+	reload(1, 70000, &s);
+	ck_assert(s.online);
+	ck_assert_int_eq(s.last_seen_ms, 70000);
+}
+END_TEST
+
+static const struct seen_row {
+	int64_t age_ms;   /* now - last_seen */
+	bool written;
+} seen_rows[] = {
+	{ 0, false },
+	{ 1, false },
+	{ IDLE_MS / 4, false },
+	{ IDLE_MS / 4 + 1, true },
+	{ IDLE_MS - 1, true },
+};
+
+START_TEST(test_seen_online_writes_only_when_stale)
+{
+	const struct seen_row *r = &seen_rows[_i];
+	struct store_session s;
+	struct store_presence p;
+	int64_t now = 1000 + r->age_ms;
+
+	login("alice", 1, 1000, &s);
+	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, now, &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.event_id, 0);
+	/* -1: nothing was read when nothing was written */
+	ck_assert_int_eq(p.current_users, (r->written ? 1 : -1));
+	reload(1, now, &s);
+	ck_assert_int_eq(s.last_seen_ms, (r->written ? now : 1000));
+	ck_assert_int_eq(last_id(), 2);
+	/* out may be NULL */
+	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, now, NULL), EC_OK);
+}
+END_TEST
+
+START_TEST(test_seen_ended_session)
+{
+	struct store_session s;
+	struct store_presence p;
+	char sid[65];
+
+	login("alice", 1, 1000, &s);
+	snprintf(sid, sizeof(sid), "%064x", 1);
+	ck_assert_int_eq(store_session_logout(st, sid, &p), EC_OK);
+	/* a stale copy that would need a write: the session is gone */
+	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, 50000, &p),
+			 EC_UNAUTHORIZED);
+	ck_assert(!p.changed);
+	/* expired: same */
+	login("alice", 2, 1000, &s);
+	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, 1000 + DAY_MS, &p),
+			 EC_UNAUTHORIZED);
+	ck_assert_int_eq(last_id(), 6);
+}
+END_TEST
+
+START_TEST(test_tick_reaps_idle)
+{
+	struct store_session a, b;
+	int changes = -1;
+
+	login("alice", 1, 1000, &a);
+	login("bob", 2, 30000, &b);
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61000, &changes),
+			 EC_OK);
+	ck_assert_int_eq(changes, 0);
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61001, &changes),
+			 EC_OK);
+	ck_assert_int_eq(changes, 1);
+	reload(1, 61001, &a);
+	reload(2, 61001, &b);
+	ck_assert(!a.online);
+	ck_assert(b.online);
+	ck_assert_int_eq(last_id(), 6);
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 90001, NULL),
+			 EC_OK);
+	reload(2, 90001, &b);
+	ck_assert(!b.online);
+	ck_assert_int_eq(last_id(), 8);
+}
+END_TEST
+
+START_TEST(test_tick_keeps_parked_online)
+{
+	struct store_session a, b;
+	struct store_snapshot snap;
+	int64_t parked[3];
+	int changes = -1;
+
+	login("alice", 1, 1000, &a);
+	login("bob", 2, 1000, &b);
+	parked[0] = a.id;
+	parked[1] = a.id;
+	ck_assert_int_eq(presence_tick(st, parked, 2, IDLE_MS, 61001, &changes),
+			 EC_OK);
+	ck_assert_int_eq(changes, 1); /* bob went, alice stayed */
+	reload(1, 61001, &a);
+	reload(2, 61001, &b);
+	ck_assert(a.online);
+	ck_assert_int_eq(a.last_seen_ms, 61001);
+	ck_assert(!b.online);
+
+	/* a parked session that was offline comes back */
+	parked[2] = b.id;
+	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200000,
+				       &changes), EC_OK);
+	ck_assert_int_eq(changes, 1);
+	reload(1, 200000, &a);
+	reload(2, 200000, &b);
+	ck_assert(a.online);
+	ck_assert(b.online);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, 2);
+	ck_assert_int_eq(snap.last_id, 8);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("presence");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+
+	snprintf(base_dir, sizeof(base_dir), "/tmp/emitcgi-presence-XXXXXX");
+	if (!mkdtemp(base_dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_seen_offline_goes_online);
+	tcase_add_loop_test(tc, test_seen_online_writes_only_when_stale, 0,
+			    (int)(sizeof(seen_rows) / sizeof(seen_rows[0])));
+	tcase_add_test(tc, test_seen_ended_session);
+	tcase_add_test(tc, test_tick_reaps_idle);
+	tcase_add_test(tc, test_tick_keeps_parked_online);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	srunner_free(sr);
+	remove_tree(base_dir);
+	return 0;
+}

@@ -1,2 +1,1135 @@
+/* test_store.c -- the SQLite store on a real file in a temporary directory.
+ *
+ * Each test gets a fresh directory under /tmp (mkdtemp, removed after) and
+ * explicit now_ms values, so nothing depends on the clock.  sqlite3 is used
+ * directly only to look at what the store wrote (sqlite_master, row counts)
+ * or to fake a foreign database; everything else goes through store.h.
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
 #include <stdio.h>
-int main(void) { puts("1..0 # SKIP not written yet"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "log.h"
+#include "sql_migrations.h"
+#include "store.h"
+
+#define HASH "$y$j9T$salt$hash"
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* main() makes base_dir; each test (in its own process) a directory in
+ * it, so that main() can remove everything even after a failed test. */
+static char base_dir[64];
+static char tmp_dir[128];
+static char db_path[160];
+
+static int remove_cb(const char *path, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+static void remove_tree(const char *dir)
+{
+	(void)nftw(dir, remove_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup(void)
+{
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
+	log_set_level(LOG_LEVEL_ERROR);
+}
+
+static void teardown(void)
+{
+	remove_tree(tmp_dir);
+}
+
+static struct store *fresh_store(void)
+{
+	struct store *st = NULL;
+
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_ptr_nonnull(st);
+	return st;
+}
+
+static int64_t add_user(struct store *st, const char *name)
+{
+	struct store_user u;
+
+	ck_assert_int_eq(store_user_add(st, name, HASH, 1), EC_OK);
+	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
+	return u.id;
+}
+
+/* sid of 64 hex chars from a small number, so tests read easily. */
+static const char *sid_of(int n)
+{
+	static char sid[4][65];
+	static int next;
+	char *s = sid[next++ % 4];
+
+	snprintf(s, 65, "%064x", n);
+	return s;
+}
+
+/* ---- collecting events ---- */
+
+#define EVMAX 64
+
+struct ev {
+	int64_t id;
+	char name[80];
+	char data[256];
+};
+
+struct evlist {
+	size_t n;
+	struct ev ev[EVMAX];
+	int stop_after; /* > 0: return EC_INTERNAL after this many */
+};
+
+static enum ecode collect_cb(void *ctx, const struct store_event *e)
+{
+	struct evlist *l = ctx;
+
+	ck_assert_uint_lt(l->n, EVMAX);
+	l->ev[l->n].id = e->id;
+	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
+	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
+	l->n++;
+	if (l->stop_after > 0 && l->n == (size_t)l->stop_after)
+		return EC_INTERNAL;
+	return EC_OK;
+}
+
+static void collect(struct store *st, int64_t after, size_t limit,
+		    struct evlist *l)
+{
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(store_events_after(st, after, limit, collect_cb, l),
+			 EC_OK);
+}
+
+static void check_pair(const struct evlist *l, size_t i, int64_t id,
+		       const char *user, int64_t count, bool connected)
+{
+	char num[24], json[160];
+
+	snprintf(num, sizeof(num), "%" PRId64, count);
+	snprintf(json, sizeof(json),
+		 "{\"username\":\"%s\",\"currentUsers\":%" PRId64
+		 ",\"connected\":%s}",
+		 user, count, connected ? "true" : "false");
+	ck_assert_uint_gt(l->n, i + 1);
+	ck_assert_int_eq(l->ev[i].id, id);
+	ck_assert_str_eq(l->ev[i].name, STORE_EVENT_USER_COUNT);
+	ck_assert_str_eq(l->ev[i].data, num);
+	ck_assert_int_eq(l->ev[i + 1].id, id + 1);
+	ck_assert_str_eq(l->ev[i + 1].name, STORE_EVENT_USER);
+	ck_assert_str_eq(l->ev[i + 1].data, json);
+}
+
+/* ---- looking underneath ---- */
+
+static int64_t sql_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v;
+
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
+		      "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* SQL text without comments and with whitespace normalised, so that
+ * schema.sql may carry comments inside CREATE TABLE. */
+static void sql_normalise(const char *in, struct buf *out)
+{
+	bool space = false;
+
+	for (const char *p = in; *p; p++) {
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+			if (!*p)
+				break;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			space = true;
+			continue;
+		}
+		if (space && out->len > 0 && *p != ')' && *p != ',' &&
+		    buf_str(out)[out->len - 1] != '(')
+			ck_assert_int_eq(buf_addc(out, ' '), EC_OK);
+		space = false;
+		ck_assert_int_eq(buf_addc(out, *p), EC_OK);
+	}
+}
+
+/* sqlite_master of a database, one normalised line per object. */
+static void schema_dump(const char *path, struct buf *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+		"SELECT type, name, tbl_name, sql FROM sqlite_master "
+		"ORDER BY type, name", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *sql = (const char *)sqlite3_column_text(s, 3);
+
+		ck_assert_int_eq(buf_printf(out, "%s|%s|%s|",
+			sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
+			sqlite3_column_text(s, 2)), EC_OK);
+		sql_normalise(sql ? sql : "", out);
+		ck_assert_int_eq(buf_addc(out, '\n'), EC_OK);
+	}
+	sqlite3_finalize(s);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s,
+					    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(buf_printf(out, "user_version=%d\n",
+				    sqlite3_column_int(s, 0)), EC_OK);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/* ---- migrations and opening ---- */
+
+START_TEST(test_migrate_fresh_and_again)
+{
+	struct store *st = NULL;
+	int from = -1, to = -1, v = -1;
+
+	ck_assert_int_ge(store_schema_version(), 1);
+	ck_assert_int_eq(store_schema_version(), sql_migrations_count);
+	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_OK);
+	ck_assert_int_eq(from, 0);
+	ck_assert_int_eq(to, store_schema_version());
+	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_OK);
+	ck_assert_int_eq(from, store_schema_version());
+	ck_assert_int_eq(to, store_schema_version());
+	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+			 store_schema_version());
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_health(st, &v), EC_OK);
+	ck_assert_int_eq(v, store_schema_version());
+	store_close(st);
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+}
+END_TEST
+
+START_TEST(test_migrate_concurrent)
+{
+	enum { KIDS = 4 };
+	pid_t pid[KIDS];
+	int status;
+	struct store *st = NULL;
+
+	/* Several processes starting at once on a missing file: every one
+	 * succeeds and each migration runs once (the version is re-read
+	 * under the lock). */
+	for (int i = 0; i < KIDS; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0)
+			_exit(store_migrate(db_path, NULL, NULL) == EC_OK ? 0 :
+			      1);
+	}
+	for (int i = 0; i < KIDS; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	store_close(st);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master "
+				 "WHERE name = 'users'"), 1);
+}
+END_TEST
+
+START_TEST(test_schema_sql_equals_migrations)
+{
+	char other[160];
+	struct buf a, b;
+
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	snprintf(other, sizeof(other), "%s/schema.db", tmp_dir);
+	ck_assert_ptr_nonnull(strstr(sql_schema, "CREATE TABLE"));
+	sql_exec(other, sql_schema);
+	schema_dump(db_path, &a);
+	schema_dump(other, &b);
+	ck_assert_ptr_nonnull(strstr(buf_str(&a), "table|events|events|"));
+	ck_assert_str_eq(buf_str(&a), buf_str(&b));
+	buf_release(&a);
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_open_unusable)
+{
+	char path[160], sql[64];
+	struct store *st = (struct store *)1;
+	struct stat sb;
+	int fd, from = -1, to = -1;
+
+	/* missing file */
+	ck_assert_int_eq(store_open(db_path, &st), EC_DB_SCHEMA);
+	ck_assert_ptr_null(st);
+	ck_assert_int_ne(access(db_path, F_OK), 0);
+
+	/* empty file: refused and left untouched */
+	snprintf(path, sizeof(path), "%s/empty.db", tmp_dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(store_open(path, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+
+	/* not a database */
+	snprintf(path, sizeof(path), "%s/junk.db", tmp_dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(write(fd, "this is not sqlite at all\n", 26),
+				 26);
+	close(fd);
+	ck_assert_int_eq(store_open(path, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_SCHEMA);
+
+	/* newer than this program */
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 store_schema_version() + 1);
+	sql_exec(db_path, sql);
+	ck_assert_int_eq(store_open(db_path, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_DB_SCHEMA);
+	ck_assert_int_eq(from, store_schema_version() + 1);
+	ck_assert_int_eq(to, store_schema_version() + 1);
+}
+END_TEST
+
+START_TEST(test_health_sees_replaced_schema)
+{
+	struct store *st = fresh_store();
+	char sql[64];
+	int v = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 store_schema_version() + 1);
+	sql_exec(db_path, sql);
+	ck_assert_int_eq(store_health(st, &v), EC_DB_SCHEMA);
+	ck_assert_int_eq(v, store_schema_version() + 1);
+	store_close(st);
+}
+END_TEST
+
+/* ---- users ---- */
+
+START_TEST(test_users)
+{
+	struct store *st = fresh_store();
+	struct store_user u;
+	char long_name[STORE_USERNAME_MAX + 2];
+
+	ck_assert_int_eq(store_user_add(st, "alice", HASH, 1000), EC_OK);
+	ck_assert_int_eq(store_user_add(st, "alice", HASH, 1001),
+			 EC_USERNAME_TAKEN);
+	ck_assert_int_eq(store_user_add(st, "ALICE", HASH, 1002),
+			 EC_USERNAME_TAKEN);
+	ck_assert_int_eq(store_user_add(st, "Bob.b-1_", "$y$other", 1003),
+			 EC_OK);
+
+	ck_assert_int_eq(store_user_find(st, "aLiCe", &u), EC_OK);
+	ck_assert_str_eq(u.username, "alice");
+	ck_assert_str_eq(u.password_hash, HASH);
+	ck_assert_int_gt(u.id, 0);
+	ck_assert_int_eq(store_user_find(st, "bob.B-1_", &u), EC_OK);
+	ck_assert_str_eq(u.username, "Bob.b-1_");
+	ck_assert_str_eq(u.password_hash, "$y$other");
+	ck_assert_int_eq(store_user_find(st, "carol", &u), EC_NOT_FOUND);
+	ck_assert_int_eq(store_user_find(st, "", &u), EC_NOT_FOUND);
+
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ck_assert_int_eq(store_user_add(st, long_name, HASH, 1),
+			 EC_INVALID_USERNAME);
+	ck_assert_int_eq(store_user_add(st, "", HASH, 1), EC_INVALID_USERNAME);
+	long_name[STORE_USERNAME_MAX] = '\0';
+	ck_assert_int_eq(store_user_add(st, long_name, HASH, 1), EC_OK);
+	ck_assert_int_eq(store_user_find(st, long_name, &u), EC_OK);
+	ck_assert_str_eq(u.username, long_name);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM users"), 3);
+	store_close(st);
+}
+END_TEST
+
+/* ---- login throttling ---- */
+
+enum fail_op { F_GET, F_ADD, F_CLEAR };
+
+static const struct fail_row {
+	enum fail_op op;
+	const char *name;
+	int64_t now_ms;
+	int want_failures;      /* F_GET */
+	int64_t want_end_ms;    /* F_GET */
+} fail_rows[] = {
+	{ F_GET, "alice", 0, 0, 0 },
+	{ F_ADD, "alice", 100, 0, 0 },
+	{ F_GET, "alice", 100, 1, 1100 },
+	{ F_ADD, "ALICE", 500, 0, 0 },           /* same name, other case */
+	{ F_GET, "Alice", 1099, 2, 1100 },
+	{ F_GET, "bob", 1099, 0, 0 },
+	{ F_GET, "alice", 1100, 0, 0 },          /* the window has ended */
+	{ F_ADD, "alice", 1100, 0, 0 },          /* a new one starts */
+	{ F_GET, "alice", 1100, 1, 2100 },
+	{ F_ADD, "alice", 2099, 0, 0 },
+	{ F_ADD, "alice", 2099, 0, 0 },
+	{ F_GET, "alice", 2099, 3, 2100 },
+	{ F_CLEAR, "alice", 0, 0, 0 },
+	{ F_GET, "alice", 2099, 0, 0 },
+	{ F_CLEAR, "nobody", 0, 0, 0 },
+};
+
+START_TEST(test_login_failures)
+{
+	struct store *st = fresh_store();
+	int failures;
+	int64_t end;
+
+	for (size_t i = 0; i < sizeof(fail_rows) / sizeof(fail_rows[0]); i++) {
+		const struct fail_row *r = &fail_rows[i];
+
+		switch (r->op) {
+		case F_GET:
+			failures = -1;
+			end = -1;
+			ck_assert_int_eq(store_login_failures(st, r->name,
+				r->now_ms, &failures, &end), EC_OK);
+			ck_assert_msg(failures == r->want_failures &&
+				      end == r->want_end_ms,
+				      "row %zu: %d failures until %" PRId64,
+				      i, failures, end);
+			break;
+		case F_ADD:
+			ck_assert_int_eq(store_login_failure_add(st, r->name,
+				r->now_ms, 1000), EC_OK);
+			break;
+		case F_CLEAR:
+			ck_assert_int_eq(store_login_failures_clear(st,
+				r->name), EC_OK);
+			break;
+		}
+	}
+	/* The reaper drops ended windows and keeps open ones. */
+	ck_assert_int_eq(store_login_failure_add(st, "bob", 0, 10), EC_OK);
+	ck_assert_int_eq(store_login_failure_add(st, "carol", 0, 1000), EC_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM login_failures"), 2);
+	ck_assert_int_eq(store_sessions_reap(st, 10, 60000, NULL), EC_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM login_failures"), 1);
+	ck_assert_int_eq(store_login_failures(st, "carol", 10, &failures, &end),
+			 EC_OK);
+	ck_assert_int_eq(failures, 1);
+	store_close(st);
+}
+END_TEST
+
+/* ---- sessions and presence ---- */
+
+START_TEST(test_login_event_pair)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000,
+					     1000 + DAY_MS, &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 1);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 1, "alice", 1, true);
+
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(s.user_id, uid);
+	ck_assert_str_eq(s.username, "alice");
+	ck_assert(s.online);
+	ck_assert_int_eq(s.last_seen_ms, 1000);
+	ck_assert_int_eq(s.expires_ms, 1000 + DAY_MS);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s),
+			 EC_NOT_FOUND);
+
+	/* a user deleted meanwhile: nothing is written */
+	ck_assert_int_eq(store_session_login(st, sid_of(3), uid + 100, 1000,
+					     2000, &p), EC_NOT_FOUND);
+	ck_assert(!p.changed);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_three_logins_count_up)
+{
+	struct store *st = fresh_store();
+	const char *names[] = { "alice", "bob", "alice" };
+	struct store_presence p;
+	struct evlist l;
+
+	add_user(st, "alice");
+	add_user(st, "bob");
+	for (int i = 0; i < 3; i++) {
+		struct store_user u;
+
+		ck_assert_int_eq(store_user_find(st, names[i], &u), EC_OK);
+		ck_assert_int_eq(store_session_login(st, sid_of(i + 1), u.id,
+			1000 + i, 1000 + DAY_MS, &p), EC_OK);
+		ck_assert_int_eq(p.current_users, i + 1);
+		ck_assert_int_eq(p.event_id, 2 * i + 1);
+	}
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 6);
+	for (int i = 0; i < 3; i++)
+		check_pair(&l, 2 * (size_t)i, 2 * i + 1, names[i], i + 1, true);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_logout)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off;
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000,
+					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_session_login(st, sid_of(2), uid, 1000,
+					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(p.current_users, 2);
+
+	/* online session: events with the new count */
+	ck_assert_int_eq(store_session_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 5);
+	collect(st, 4, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 5, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s),
+			 EC_NOT_FOUND);
+
+	/* unknown session (and the same one again): nothing */
+	ck_assert_int_eq(store_session_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 0);
+	ck_assert_int_eq(store_session_logout(st, "", &p), EC_OK);
+	ck_assert(!p.changed);
+
+	/* offline session: deleted without events */
+	ck_assert_int_eq(store_sessions_reap(st, 1000 + 61000, 60000, &off),
+			 EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 6, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s), EC_OK);
+	ck_assert(!s.online);
+	ck_assert_int_eq(store_session_logout(st, sid_of(2), &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 0);
+	collect(st, 8, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_touch)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off;
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 500000,
+					     &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+
+	/* online: last_seen moves, no events */
+	ck_assert_int_eq(store_session_touch(st, s.id, 2000, &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 0);
+	collect(st, 2, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(s.last_seen_ms, 2000);
+	/* never backwards */
+	ck_assert_int_eq(store_session_touch(st, s.id, 1500, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(s.last_seen_ms, 2000);
+
+	/* offline -> online: the pair */
+	ck_assert_int_eq(store_sessions_reap(st, 2000 + 60001, 60000, &off),
+			 EC_OK);
+	ck_assert_int_eq(off, 1);
+	ck_assert_int_eq(store_session_touch(st, s.id, 70000, &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 5);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 6);
+	check_pair(&l, 2, 3, "alice", 0, false);
+	check_pair(&l, 4, 5, "alice", 1, true);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 70000, &s), EC_OK);
+	ck_assert(s.online);
+	ck_assert_int_eq(s.last_seen_ms, 70000);
+
+	/* unknown and expired sessions */
+	ck_assert_int_eq(store_session_touch(st, s.id + 1, 70000, &p),
+			 EC_NOT_FOUND);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(store_session_touch(st, s.id, 500000, &p),
+			 EC_NOT_FOUND);
+	collect(st, 6, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_batch_touch)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s[3];
+	struct evlist l;
+	int64_t uid[3];
+	int64_t ids[5];
+	int off, on = -1;
+
+	uid[0] = add_user(st, "alice");
+	uid[1] = add_user(st, "bob");
+	uid[2] = add_user(st, "carol");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_session_login(st, sid_of(i + 1), uid[i],
+			1000, DAY_MS, &p), EC_OK);
+		ck_assert_int_eq(store_session_find(st, sid_of(i + 1), 1000,
+						    &s[i]), EC_OK);
+	}
+	ck_assert_int_eq(store_sessions_reap(st, 100000, 1000, &off), EC_OK);
+	ck_assert_int_eq(off, 3);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 12);
+	/* one pair per session, each with the count at that point */
+	check_pair(&l, 6, 7, "alice", 2, false);
+	check_pair(&l, 8, 9, "bob", 1, false);
+	check_pair(&l, 10, 11, "carol", 0, false);
+
+	ids[0] = s[1].id;
+	ids[1] = s[0].id;
+	ids[2] = s[1].id;     /* repeats are fine */
+	ids[3] = 9999;        /* so is a session that went away */
+	ids[4] = s[0].id;
+	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200000, &on), EC_OK);
+	ck_assert_int_eq(on, 2);
+	collect(st, 12, 100, &l);
+	ck_assert_uint_eq(l.n, 4);
+	check_pair(&l, 0, 13, "bob", 1, true);
+	check_pair(&l, 2, 15, "alice", 2, true);
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 200000, &s[2]),
+			 EC_OK);
+	ck_assert(!s[2].online);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 200000, &s[0]),
+			 EC_OK);
+	ck_assert(s[0].online);
+	ck_assert_int_eq(s[0].last_seen_ms, 200000);
+
+	/* again: all online already, nothing appended */
+	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200001, &on), EC_OK);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(store_sessions_touch(st, ids, 0, 200001, &on), EC_OK);
+	ck_assert_int_eq(on, 0);
+	collect(st, 16, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_reap_idle)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off = -1;
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, DAY_MS,
+					     &p), EC_OK);
+	/* exactly idle_ms old: still online */
+	ck_assert_int_eq(store_sessions_reap(st, 1100, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	ck_assert_int_eq(store_sessions_reap(st, 1101, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 4);
+	check_pair(&l, 2, 3, "alice", 0, false);
+	/* offline but kept: it may come back */
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1101, &s), EC_OK);
+	ck_assert(!s.online);
+	ck_assert_int_eq(store_sessions_reap(st, 5000, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	collect(st, 4, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_reap_expiry)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int64_t bob = add_user(st, "bob");
+	int off = -1;
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 5000,
+					     &p), EC_OK);
+	ck_assert_int_eq(store_session_login(st, sid_of(2), bob, 1000, 100000,
+					     &p), EC_OK);
+	ck_assert_int_eq(store_session_login(st, sid_of(3), bob, 1000, 6000,
+					     &p), EC_OK);
+	/* session 3 offline first (idle), still there */
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_touch(st, s.id, 1000, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_touch(st, s.id, 4000, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_touch(st, s.id, 4000, &p), EC_OK);
+	ck_assert_int_eq(store_sessions_reap(st, 4000, 2000, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 3);
+
+	/* at 5000 session 1 expires: offline with events, and deleted,
+	 * although it is not idle */
+	ck_assert_int_eq(store_sessions_reap(st, 5000, 60000, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 8, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 9, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 0, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 2);
+
+	/* at 6000 offline session 3 expires: deleted, no events */
+	ck_assert_int_eq(store_sessions_reap(st, 6000, 60000, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	collect(st, 10, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 6000, &s), EC_OK);
+	ck_assert(s.online);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_find_expired)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s;
+	int64_t uid = add_user(st, "alice");
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 9000,
+					     &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 8999, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 9000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 20000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, "", 0, &s), EC_NOT_FOUND);
+	store_close(st);
+}
+END_TEST
+
+/* ---- the event log ---- */
+
+START_TEST(test_snapshot)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_snapshot snap;
+	int64_t alice = add_user(st, "alice");
+	int64_t bob = add_user(st, "bob");
+	int64_t last = -1;
+
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, 0);
+	ck_assert_int_eq(snap.unique_users, 0);
+	ck_assert_int_eq(snap.last_id, 0);
+	ck_assert_int_eq(snap.first_id, 0);
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	ck_assert_int_eq(last, 0);
+
+	ck_assert_int_eq(store_session_login(st, sid_of(1), alice, 1000,
+					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_session_login(st, sid_of(2), alice, 1000,
+					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_session_login(st, sid_of(3), bob, 1000,
+					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, 3);
+	ck_assert_int_eq(snap.unique_users, 2);
+	ck_assert_int_eq(snap.last_id, 6);
+	ck_assert_int_eq(snap.first_id, 1);
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	ck_assert_int_eq(last, 6);
+
+	ck_assert_int_eq(store_session_logout(st, sid_of(3), &p), EC_OK);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, 2);
+	ck_assert_int_eq(snap.unique_users, 1);
+	ck_assert_int_eq(snap.last_id, 8);
+	store_close(st);
+}
+END_TEST
+
+static void append_n(struct store *st, int n)
+{
+	char data[32];
+	int64_t id;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(data, sizeof(data), "{\"i\":%d}", i);
+		ck_assert_int_eq(store_event_append(st, "chat", data, 1000 + i,
+						    &id), EC_OK);
+	}
+}
+
+START_TEST(test_events_after_limit)
+{
+	struct store *st = fresh_store();
+	struct evlist l;
+
+	append_n(st, 10);
+	collect(st, 3, 4, &l);
+	ck_assert_uint_eq(l.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(l.ev[i].id, 4 + (int64_t)i);
+	ck_assert_str_eq(l.ev[0].name, "chat");
+	ck_assert_str_eq(l.ev[0].data, "{\"i\":3}");
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 10);
+	collect(st, 9, 100, &l);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.ev[0].id, 10);
+	collect(st, 10, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	collect(st, 0, 0, &l);
+	ck_assert_uint_eq(l.n, 0);
+	collect(st, -5, (size_t)-1, &l);
+	ck_assert_uint_eq(l.n, 10);
+
+	/* a callback's error stops the walk and is returned */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 3;
+	ck_assert_int_eq(store_events_after(st, 0, 100, collect_cb, &l),
+			 EC_INTERNAL);
+	ck_assert_uint_eq(l.n, 3);
+	store_close(st);
+}
+END_TEST
+
+static const struct json_row {
+	const char *data;
+	enum ecode want;
+} json_rows[] = {
+	{ "3", EC_OK },
+	{ "null", EC_OK },
+	{ "\"text\"", EC_OK },
+	{ "{\"a\":[1,2,{\"b\":null}]}", EC_OK },
+	{ " {} \n", EC_OK },
+	{ "", EC_INVALID_JSON },
+	{ "{", EC_INVALID_JSON },
+	{ "3 4", EC_INVALID_JSON },
+	{ "{} x", EC_INVALID_JSON },
+	{ "'single'", EC_INVALID_JSON },
+	{ "[1,]", EC_INVALID_JSON },
+	{ "tru", EC_INVALID_JSON },
+};
+
+START_TEST(test_event_append_checks)
+{
+	struct store *st = fresh_store();
+	const struct json_row *r = &json_rows[_i];
+	int64_t id = -1, before, after;
+
+	ck_assert_int_eq(store_last_event_id(st, &before), EC_OK);
+	ck_assert_msg(store_event_append(st, "x", r->data, 1, &id) == r->want,
+		      "data '%s'", r->data);
+	ck_assert_int_eq(store_last_event_id(st, &after), EC_OK);
+	ck_assert_int_eq(after, before + (r->want == EC_OK));
+	if (r->want == EC_OK)
+		ck_assert_int_eq(id, after);
+	ck_assert_int_eq(store_event_append(st, "", "1", 1, NULL),
+			 EC_INVALID_EVENT);
+	ck_assert_int_eq(store_event_append(st, "x", NULL, 1, NULL),
+			 EC_INVALID_JSON);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_trim)
+{
+	struct store *st = fresh_store();
+	struct store_snapshot snap;
+	struct evlist l;
+	int64_t deleted = -1, last, id;
+
+	append_n(st, 10);
+	ck_assert_int_eq(store_trim(st, 3, &deleted), EC_OK);
+	ck_assert_int_eq(deleted, 7);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_int_eq(l.ev[0].id, 8);
+	ck_assert_int_eq(l.ev[2].id, 10);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.first_id, 8);
+	ck_assert_int_eq(snap.last_id, 10);
+
+	ck_assert_int_eq(store_trim(st, 3, &deleted), EC_OK);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_trim(st, 100, NULL), EC_OK);
+	ck_assert_int_eq(store_event_append(st, "x", "1", 1, &id), EC_OK);
+	ck_assert_int_eq(id, 11); /* ids never restart */
+
+	/* keep 0 empties the log; the last id stays */
+	ck_assert_int_eq(store_trim(st, 0, &deleted), EC_OK);
+	ck_assert_int_eq(deleted, 4);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	ck_assert_int_eq(last, 11);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.last_id, 11);
+	ck_assert_int_eq(snap.first_id, 0);
+	ck_assert_int_eq(store_event_append(st, "x", "2", 1, &id), EC_OK);
+	ck_assert_int_eq(id, 12);
+	ck_assert_int_eq(store_trim(st, -1, &deleted), EC_INTERNAL);
+	store_close(st);
+
+	/* ... also for a new connection */
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_trim(st, 0, NULL), EC_OK);
+	store_close(st);
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	ck_assert_int_eq(last, 12);
+	store_close(st);
+}
+END_TEST
+
+static void count_hook(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+START_TEST(test_commit_hook)
+{
+	struct store *st = fresh_store();
+	struct store_presence p;
+	struct store_session s1, s2;
+	struct store_snapshot snap;
+	struct evlist l;
+	int64_t uid, ids[2], last;
+	int calls = 0, n, failures;
+
+	store_set_commit_hook(st, count_hook, &calls);
+#define EXPECT(stmt, want)                                             \
+	do {                                                           \
+		int before_ = calls;                                   \
+		ck_assert_int_eq((stmt), EC_OK);                       \
+		ck_assert_msg(calls - before_ == (want), "%s: %d calls", \
+			      #stmt, calls - before_);                 \
+	} while (0)
+
+	EXPECT(store_user_add(st, "alice", HASH, 1), 0);
+	uid = add_user(st, "bob");
+	ck_assert_int_eq(calls, 0);
+	EXPECT(store_login_failure_add(st, "alice", 1, 1000), 0);
+	EXPECT(store_login_failures(st, "alice", 1, &failures, &last), 0);
+	EXPECT(store_login_failures_clear(st, "alice"), 0);
+	EXPECT(store_session_login(st, sid_of(1), uid, 1000, DAY_MS, &p), 1);
+	EXPECT(store_session_login(st, sid_of(2), uid, 1000, DAY_MS, &p), 1);
+	EXPECT(store_session_find(st, sid_of(1), 1000, &s1), 0);
+	EXPECT(store_session_find(st, sid_of(2), 1000, &s2), 0);
+	EXPECT(store_session_touch(st, s1.id, 3000, &p), 0);  /* online */
+	EXPECT(store_sessions_reap(st, 2000, 60000, &n), 0);  /* nobody */
+	EXPECT(store_sessions_reap(st, 62001, 60000, &n), 1); /* s2 */
+	ck_assert_int_eq(n, 1);
+	EXPECT(store_session_touch(st, s2.id, 63000, &p), 1); /* back */
+	EXPECT(store_sessions_reap(st, 200000, 60000, &n), 1); /* both */
+	ck_assert_int_eq(n, 2);
+	ids[0] = s1.id;
+	ids[1] = s2.id;
+	EXPECT(store_sessions_touch(st, ids, 2, 300000, &n), 1); /* both */
+	ck_assert_int_eq(n, 2);
+	EXPECT(store_sessions_touch(st, ids, 2, 300001, &n), 0);
+	EXPECT(store_session_logout(st, sid_of(9), &p), 0);   /* unknown */
+	EXPECT(store_session_logout(st, sid_of(1), &p), 1);   /* online */
+	EXPECT(store_sessions_reap(st, 400000, 60000, &n), 1);
+	EXPECT(store_session_logout(st, sid_of(2), &p), 0);   /* offline */
+	EXPECT(store_event_append(st, "x", "1", 1, NULL), 1);
+	ck_assert_int_eq(store_event_append(st, "x", "{", 1, NULL),
+			 EC_INVALID_JSON);
+	ck_assert_int_eq(calls, 9);
+	EXPECT(store_events_after(st, 0, 100, collect_cb, &l), 0);
+	EXPECT(store_snapshot(st, &snap), 0);
+	EXPECT(store_last_event_id(st, &last), 0);
+	EXPECT(store_trim(st, 0, NULL), 0);
+	EXPECT(store_health(st, &n), 0);
+
+	/* failed writes never call it */
+	EXPECT(store_session_touch(st, 424242, 1, &p) == EC_NOT_FOUND ?
+		       EC_OK : EC_INTERNAL, 0);
+	store_set_commit_hook(st, NULL, NULL);
+	EXPECT(store_event_append(st, "x", "1", 1, NULL), 0);
+#undef EXPECT
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_two_connections)
+{
+	struct store *a = fresh_store(), *b = NULL;
+	struct store_presence p;
+	struct store_snapshot snap;
+	struct evlist l;
+	int64_t last = -1, id, uid;
+
+	ck_assert_int_eq(store_open(db_path, &b), EC_OK);
+	ck_assert_int_eq(store_last_event_id(b, &last), EC_OK);
+	ck_assert_int_eq(last, 0);
+	ck_assert_int_eq(store_event_append(a, "hello", "\"from a\"", 1, &id),
+			 EC_OK);
+	ck_assert_int_eq(store_last_event_id(b, &last), EC_OK);
+	ck_assert_int_eq(last, id);
+	collect(b, 0, 10, &l);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.ev[0].data, "\"from a\"");
+
+	uid = add_user(b, "alice");
+	ck_assert_int_eq(store_session_login(b, sid_of(1), uid, 1000, DAY_MS,
+					     &p), EC_OK);
+	ck_assert_int_eq(store_snapshot(a, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, 1);
+	ck_assert_int_eq(snap.last_id, 3);
+	ck_assert_int_eq(store_session_login(a, sid_of(2), uid, 1000, DAY_MS,
+					     &p), EC_OK);
+	ck_assert_int_eq(p.current_users, 2); /* a counts b's session */
+	ck_assert_int_eq(p.event_id, 4);
+	collect(b, 0, 10, &l);
+	ck_assert_uint_eq(l.n, 5);
+	check_pair(&l, 1, 2, "alice", 1, true);
+	check_pair(&l, 3, 4, "alice", 2, true);
+	store_close(b);
+	store_close(a);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+
+	snprintf(base_dir, sizeof(base_dir), "/tmp/emitcgi-store-XXXXXX");
+	if (!mkdtemp(base_dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_migrate_fresh_and_again);
+	tcase_add_test(tc, test_migrate_concurrent);
+	tcase_add_test(tc, test_schema_sql_equals_migrations);
+	tcase_add_test(tc, test_open_unusable);
+	tcase_add_test(tc, test_health_sees_replaced_schema);
+	tcase_add_test(tc, test_users);
+	tcase_add_test(tc, test_login_failures);
+	tcase_add_test(tc, test_login_event_pair);
+	tcase_add_test(tc, test_three_logins_count_up);
+	tcase_add_test(tc, test_logout);
+	tcase_add_test(tc, test_touch);
+	tcase_add_test(tc, test_batch_touch);
+	tcase_add_test(tc, test_reap_idle);
+	tcase_add_test(tc, test_reap_expiry);
+	tcase_add_test(tc, test_find_expired);
+	tcase_add_test(tc, test_snapshot);
+	tcase_add_test(tc, test_events_after_limit);
+	tcase_add_loop_test(tc, test_event_append_checks, 0,
+			    (int)(sizeof(json_rows) / sizeof(json_rows[0])));
+	tcase_add_test(tc, test_trim);
+	tcase_add_test(tc, test_commit_hook);
+	tcase_add_test(tc, test_two_connections);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	srunner_free(sr);
+	remove_tree(base_dir);
+	return 0;
+}
