@@ -1,2 +1,487 @@
-/* request.c -- placeholder, being written. */
+/* request.c -- CGI variables and body → struct request (see request.h).
+ *
+ * request_parse_env() reads the handful of CGI variables emitcgi uses
+ * (RFC 3875 section 4.1 plus the HTTP_* headers) from an envp array; nothing
+ * here touches the process environment or does I/O, so the fuzzer and the
+ * unit tests feed it arrays directly.  request_parse_body() picks JSON or
+ * form decoding from the Content-Type media type.
+ *
+ * Order of checks in request_parse_env(): the total size first (431 before
+ * anything else is looked at), then method and path (so a later error can
+ * still be logged with them), headers, Content-Type, Content-Length, cookie,
+ * query.  The first error wins; whatever was parsed before it stays in req
+ * and is freed by request_release().
+ *
+ * Invariants kept here:
+ *   - every string handed out is valid UTF-8 and NUL-terminated (values that
+ *     are not UTF-8 are refused, never repaired);
+ *   - the Cookie header is never an error: only a well-formed emitcgi_sid
+ *     (64 lower-case hex digits) is kept, everything else is ignored;
+ *   - after EC_OK, uri_path, path and query are non-NULL.
+ *
+ * To read one more header: a field in request.h, one request_dup_header()
+ * call in request_parse_env() and a free in request_release().
+ */
 #include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "form.h"
+#include "json.h"
+#include "request.h"
+#include "utf8.h"
+
+void request_init(struct request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = REQUEST_OTHER;
+	req->content_length = -1;
+	buf_init(&req->body, REQUEST_BODY_MAX_BYTES);
+	req->body_kind = REQUEST_BODY_NONE;
+}
+
+/* Drops what request_parse_body() built. */
+static void request_clear_body(struct request *req)
+{
+	json_object_put(req->json);
+	req->json = NULL;
+	form_free(req->form, req->n_form);
+	req->form = NULL;
+	req->n_form = 0;
+	req->body_kind = REQUEST_BODY_NONE;
+}
+
+void request_release(struct request *req)
+{
+	request_clear_body(req);
+	buf_release(&req->body);
+	free(req->uri_path);
+	free(req->path);
+	free(req->query);
+	form_free(req->params, req->n_params);
+	free(req->host);
+	free(req->origin);
+	free(req->last_event_id);
+	free(req->authorization);
+	free(req->content_type);
+	free(req->remote_addr);
+	request_init(req);
+}
+
+/* The value of CGI variable name, or NULL.  The first one wins. */
+static const char *request_env(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static enum ecode request_strndup(const char *s, size_t len, char **out)
+{
+	char *d = malloc(len + 1);
+
+	if (!d)
+		return EC_NOMEM;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	*out = d;
+	return EC_OK;
+}
+
+/* Copies a header we keep; NULL stays NULL. */
+static enum ecode request_dup_header(char *const *envp, const char *name,
+				     char **out)
+{
+	const char *v = request_env(envp, name);
+	size_t len;
+
+	if (!v)
+		return EC_OK;
+	len = strlen(v);
+	if (!utf8_valid(v, len))
+		return EC_INVALID_UTF8;
+	return request_strndup(v, len, out);
+}
+
+static void request_set_method(struct request *req, const char *m)
+{
+	size_t i;
+
+	if (!m)
+		m = "";
+	/* Kept for logs: printable ASCII only, so it is UTF-8 even when cut. */
+	for (i = 0; m[i] && i < sizeof(req->method_name) - 1; i++) {
+		unsigned char c = (unsigned char)m[i];
+
+		req->method_name[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	req->method_name[i] = '\0';
+	/* Methods are case-sensitive (RFC 9110 section 9.1). */
+	if (strcmp(m, "GET") == 0)
+		req->method = REQUEST_GET;
+	else if (strcmp(m, "HEAD") == 0)
+		req->method = REQUEST_HEAD;
+	else if (strcmp(m, "POST") == 0)
+		req->method = REQUEST_POST;
+	else
+		req->method = REQUEST_OTHER;
+}
+
+/* uri_path from REQUEST_URI, or SCRIPT_NAME + PATH_INFO when a server does
+ * not send REQUEST_URI; then path and in_base. */
+static enum ecode request_set_path(struct request *req, char *const *envp,
+				   const char *base)
+{
+	const char *uri = request_env(envp, "REQUEST_URI");
+	size_t blen, ulen;
+	bool prefix;
+	enum ecode rc;
+
+	if (uri) {
+		rc = request_strndup(uri, strcspn(uri, "?"), &req->uri_path);
+	} else {
+		const char *sn = request_env(envp, "SCRIPT_NAME");
+		const char *pi = request_env(envp, "PATH_INFO");
+		struct buf b;
+
+		buf_init(&b, REQUEST_HEADERS_MAX_BYTES);
+		rc = buf_adds(&b, sn ? sn : "");
+		if (rc == EC_OK)
+			rc = buf_adds(&b, pi ? pi : "");
+		if (rc == EC_OK)
+			rc = request_strndup(buf_str(&b), b.len,
+					     &req->uri_path);
+		buf_release(&b);
+	}
+	if (rc != EC_OK)
+		return rc;
+	ulen = strlen(req->uri_path);
+	if (!utf8_valid(req->uri_path, ulen)) {
+		/* Not kept: even a failed request hands out only UTF-8. */
+		free(req->uri_path);
+		req->uri_path = NULL;
+		return EC_INVALID_UTF8;
+	}
+
+	/* "/api/" and "/" are the same bases as "/api" and "". */
+	if (!base)
+		base = "";
+	blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	prefix = ulen >= blen && memcmp(req->uri_path, base, blen) == 0;
+	if (prefix && ulen == blen) {
+		req->in_base = true;
+		return request_strndup("/", 1, &req->path);
+	}
+	if (prefix && req->uri_path[blen] == '/') {
+		req->in_base = true;
+		return request_strndup(req->uri_path + blen, ulen - blen,
+				       &req->path);
+	}
+	req->in_base = false;
+	return request_strndup(req->uri_path, ulen, &req->path);
+}
+
+/* Media type only: "Application/JSON; charset=UTF-8" → "application/json".
+ * An empty value counts as absent. */
+static enum ecode request_set_content_type(struct request *req,
+					   const char *v)
+{
+	size_t start = 0, end, i;
+	enum ecode rc;
+
+	if (!v)
+		return EC_OK;
+	end = strcspn(v, ";");
+	while (start < end && (v[start] == ' ' || v[start] == '\t'))
+		start++;
+	while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	if (end == start)
+		return EC_OK;
+	if (!utf8_valid(v + start, end - start))
+		return EC_INVALID_UTF8;
+	rc = request_strndup(v + start, end - start, &req->content_type);
+	if (rc != EC_OK)
+		return rc;
+	for (i = 0; req->content_type[i]; i++) {
+		char c = req->content_type[i];
+
+		if (c >= 'A' && c <= 'Z')
+			req->content_type[i] = (char)(c - 'A' + 'a');
+	}
+	return EC_OK;
+}
+
+/* RFC 9110 section 8.6: 1*DIGIT.  "" is treated as unset (CGI servers send
+ * it empty for bodiless requests). */
+static enum ecode request_set_content_length(struct request *req,
+					     const char *v)
+{
+	char *end;
+	long long n;
+	size_t i;
+
+	req->content_length = -1;
+	if (!v || !*v)
+		return EC_OK;
+	for (i = 0; v[i]; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return EC_INVALID_PARAM;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno == ERANGE || *end != '\0')
+		return EC_INVALID_PARAM;
+	req->content_length = n;
+	return EC_OK;
+}
+
+static bool request_is_sid(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len != REQUEST_SID_HEX_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		      (v[i] >= 'a' && v[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* RFC 6265 section 4.2.1: "name=value; name=value".  Browsers are not the
+ * only senders, so tabs and missing spaces are tolerated and every malformed
+ * pair is skipped.  The first well-formed emitcgi_sid wins (browsers send
+ * the most specific path first). */
+static void request_set_cookie(struct request *req, const char *c)
+{
+	static const char sid_name[] = REQUEST_SID_COOKIE;
+	const char *p = c;
+
+	if (!c)
+		return;
+	while (*p && !req->has_sid) {
+		const char *seg, *eq, *name_end, *val, *val_end;
+		size_t seglen;
+
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		seg = p;
+		seglen = strcspn(seg, ";");
+		p = seg + seglen;
+		eq = memchr(seg, '=', seglen);
+		if (!eq)
+			continue;
+		name_end = eq;
+		while (name_end > seg &&
+		       (name_end[-1] == ' ' || name_end[-1] == '\t'))
+			name_end--;
+		if ((size_t)(name_end - seg) != sizeof(sid_name) - 1 ||
+		    memcmp(seg, sid_name, sizeof(sid_name) - 1) != 0)
+			continue;
+		val = eq + 1;
+		val_end = p;
+		while (val < val_end && (*val == ' ' || *val == '\t'))
+			val++;
+		while (val_end > val &&
+		       (val_end[-1] == ' ' || val_end[-1] == '\t'))
+			val_end--;
+		if (!request_is_sid(val, (size_t)(val_end - val)))
+			continue;
+		memcpy(req->sid, val, REQUEST_SID_HEX_LEN);
+		req->sid[REQUEST_SID_HEX_LEN] = '\0';
+		req->has_sid = true;
+	}
+}
+
+static enum ecode request_set_query(struct request *req, char *const *envp)
+{
+	const char *q = request_env(envp, "QUERY_STRING");
+	const char *uri;
+	size_t len;
+	enum ecode rc;
+
+	if (!q) {
+		uri = request_env(envp, "REQUEST_URI");
+		q = uri ? strchr(uri, '?') : NULL;
+		q = q ? q + 1 : "";
+	}
+	len = strlen(q);
+	if (!utf8_valid(q, len))
+		return EC_INVALID_UTF8;
+	rc = request_strndup(q, len, &req->query);
+	if (rc != EC_OK)
+		return rc;
+	rc = form_parse(q, len, &req->params, &req->n_params);
+	return rc == EC_INVALID_FORM ? EC_INVALID_PARAM : rc;
+}
+
+static bool request_https(char *const *envp)
+{
+	const char *v = request_env(envp, "HTTPS");
+	const char *scheme = request_env(envp, "REQUEST_SCHEME");
+
+	if (v && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0))
+		return true;
+	return scheme && strcasecmp(scheme, "https") == 0;
+}
+
+enum ecode request_parse_env(struct request *req, char *const *envp,
+			     const char *base)
+{
+	const struct {
+		const char *name;
+		char **field;
+	} headers[] = {
+		{"HTTP_HOST", &req->host},
+		{"HTTP_ORIGIN", &req->origin},
+		{"HTTP_LAST_EVENT_ID", &req->last_event_id},
+		{"HTTP_AUTHORIZATION", &req->authorization},
+		{"REMOTE_ADDR", &req->remote_addr},
+	};
+	char *const *e;
+	size_t i;
+	enum ecode rc;
+
+	req->env_bytes = 0;
+	for (e = envp; e && *e; e++)
+		req->env_bytes += strlen(*e);
+	if (req->env_bytes > REQUEST_HEADERS_MAX_BYTES)
+		return EC_HEADERS_TOO_LARGE;
+
+	request_set_method(req, request_env(envp, "REQUEST_METHOD"));
+	rc = request_set_path(req, envp, base);
+	if (rc != EC_OK)
+		return rc;
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		rc = request_dup_header(envp, headers[i].name,
+					headers[i].field);
+		if (rc != EC_OK)
+			return rc;
+	}
+	rc = request_set_content_type(req, request_env(envp, "CONTENT_TYPE"));
+	if (rc != EC_OK)
+		return rc;
+	rc = request_set_content_length(req,
+					request_env(envp, "CONTENT_LENGTH"));
+	if (rc != EC_OK)
+		return rc;
+	request_set_cookie(req, request_env(envp, "HTTP_COOKIE"));
+	req->https = request_https(envp);
+	return request_set_query(req, envp);
+}
+
+enum ecode request_set_body(struct request *req, const void *data, size_t len)
+{
+	if (len > REQUEST_BODY_MAX_BYTES)
+		return EC_TOO_LARGE;
+	request_clear_body(req);
+	buf_reset(&req->body);
+	return buf_add(&req->body, data, len);
+}
+
+enum ecode request_parse_body(struct request *req)
+{
+	const char *ct = req->content_type;
+	size_t len = req->body.len;
+	enum ecode rc;
+
+	request_clear_body(req);
+	/* No body to read: the type does not matter (a GET may carry a stray
+	 * Content-Type; a POST without type and body is /logout's shape). */
+	if (len == 0 && (!ct || req->method != REQUEST_POST))
+		return EC_OK;
+	if (!ct)
+		return EC_UNSUPPORTED_MEDIA;
+	if (strcmp(ct, "application/json") == 0) {
+		rc = json_parse_object(buf_str(&req->body), len, &req->json);
+		if (rc == EC_TOO_LARGE)
+			rc = EC_INVALID_JSON; /* cannot happen: body cap */
+		if (rc == EC_OK)
+			req->body_kind = REQUEST_BODY_JSON;
+		return rc;
+	}
+	if (strcmp(ct, "application/x-www-form-urlencoded") == 0) {
+		rc = form_parse(buf_str(&req->body), len, &req->form,
+				&req->n_form);
+		if (rc == EC_OK)
+			req->body_kind = REQUEST_BODY_FORM;
+		return rc;
+	}
+	return EC_UNSUPPORTED_MEDIA;
+}
+
+const char *request_param(const struct request *req, const char *name)
+{
+	return form_find(req->params, req->n_params, name);
+}
+
+enum ecode request_field_string(const struct request *req, const char *name,
+				const char **value)
+{
+	struct json_object *v;
+	const char *s;
+
+	*value = NULL;
+	switch (req->body_kind) {
+	case REQUEST_BODY_JSON:
+		if (!json_object_object_get_ex(req->json, name, &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return EC_MISSING_FIELD;
+		s = json_object_get_string(v);
+		/* "\u0000" would cut the C string short: not a usable
+		 * string, so the field counts as missing. */
+		if (strlen(s) != (size_t)json_object_get_string_len(v))
+			return EC_MISSING_FIELD;
+		*value = s;
+		return EC_OK;
+	case REQUEST_BODY_FORM:
+		s = form_find(req->form, req->n_form, name);
+		if (!s)
+			return EC_MISSING_FIELD;
+		*value = s;
+		return EC_OK;
+	case REQUEST_BODY_NONE:
+		break;
+	}
+	return EC_MISSING_FIELD;
+}
+
+enum ecode request_field_json(const struct request *req, const char *name,
+			      struct json_object **value, bool *owned)
+{
+	struct json_object *v;
+	const char *s;
+
+	*value = NULL;
+	*owned = false;
+	switch (req->body_kind) {
+	case REQUEST_BODY_JSON:
+		if (!json_object_object_get_ex(req->json, name, &v))
+			return EC_MISSING_FIELD;
+		*value = v; /* NULL for JSON null */
+		return EC_OK;
+	case REQUEST_BODY_FORM:
+		s = form_find(req->form, req->n_form, name);
+		if (!s)
+			return EC_MISSING_FIELD;
+		v = json_object_new_string(s);
+		if (!v)
+			return EC_NOMEM;
+		*value = v;
+		*owned = true;
+		return EC_OK;
+	case REQUEST_BODY_NONE:
+		break;
+	}
+	return EC_MISSING_FIELD;
+}
