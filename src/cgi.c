@@ -175,7 +175,9 @@ int cgi_serve(const struct config *cfg)
 		result = api_serve(&ctx, &req, environ, cgi_read, NULL, &res,
 				   &wait);
 	}
-	if (response_serialize(&res, &out) != EC_OK) {
+	if (result == API_WAIT_FOR_EVENT && res.status == 0)
+		; /* a parked poll: the hub answers it */
+	else if (response_serialize(&res, &out) != EC_OK) {
 		buf_reset(&out);
 		buf_adds(&out, "Status: 500 Internal Server Error\r\n\r\n");
 		result = API_FINISHED;

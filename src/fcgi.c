@@ -245,7 +245,10 @@ static void fcgi_handle(struct fcgi_server *srv, struct api_ctx *ctx,
 	response_init(&res);
 	buf_init(&out, RESPONSE_BODY_MAX_BYTES + RESPONSE_HEAD_MAX_BYTES);
 	result = api_serve(ctx, &rq, req->envp, fcgi_read, req, &res, &wait);
-	if (response_serialize(&res, &out) != EC_OK) {
+	/* A parked poll has written nothing yet: the hub answers it. */
+	if (result == API_WAIT_FOR_EVENT && res.status == 0)
+		;
+	else if (response_serialize(&res, &out) != EC_OK) {
 		buf_reset(&out);
 		buf_adds(&out, "Status: 500 Internal Server Error\r\n\r\n");
 		result = API_FINISHED;

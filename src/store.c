@@ -296,7 +296,7 @@ static enum ecode stmt_exec(struct store *st, sqlite3_stmt *s)
 /* A single-integer query with no parameters. */
 static enum ecode query_i64(struct store *st, enum stmt_id id, int64_t *out)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	bool row;
 	enum ecode rc;
 
@@ -315,7 +315,7 @@ static enum ecode query_i64(struct store *st, enum stmt_id id, int64_t *out)
 
 static enum ecode tx_begin(struct store *st, bool write)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	enum ecode rc;
 
 	rc = stmt_get(st, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN, &s);
@@ -327,7 +327,7 @@ static enum ecode tx_begin(struct store *st, bool write)
 
 static void tx_rollback(struct store *st)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 
 	if (sqlite3_get_autocommit(st->db))
 		return; /* SQLite rolled back already (e.g. SQLITE_FULL) */
@@ -339,7 +339,7 @@ static void tx_rollback(struct store *st)
 /* Commits; on failure rolls back.  Runs the hook if events were added. */
 static enum ecode tx_commit(struct store *st)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	enum ecode rc;
 	int events = st->tx_events;
 
