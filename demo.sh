@@ -1,0 +1,41 @@
+#!/bin/bash
+# demo.sh -- on a fresh Debian 12 machine (root, apt reachable): install the
+# packages emitcgi needs, build it, initialise a database and serve the page
+# and the API at http://127.0.0.1:8080 through lighttpd, until Ctrl-C.
+#
+# The lighttpd config is lighttpd.conf.example itself with only its paths and
+# port replaced (the same substitution the tests use, tests/integ/lib.sh).
+# Everything lives in _demo/ (build, database, config, logs).  DEMO_PORT
+# changes the port.
+set -euo pipefail
+cd "$(dirname "$0")"
+top=$(pwd)
+port=${DEMO_PORT:-8080}
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "==> installing Debian packages"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends build-essential autoconf \
+		automake libtool pkg-config libfcgi-dev libsqlite3-dev \
+		libjson-c-dev libcrypt-dev lighttpd curl >/dev/null
+fi
+
+echo "==> building"
+[ -x configure ] || autoreconf -fi >/dev/null 2>&1
+mkdir -p _demo/var
+cd _demo
+[ -f Makefile ] || ../configure -q
+make -j2 emitcgi >/dev/null
+
+state=$top/_demo/var
+EMITCGI_DB=$state/emitcgi.db ./emitcgi init
+
+# shellcheck source=tests/integ/lib.sh
+top_srcdir=$top EMITCGI_BIN=$top/_demo/emitcgi . "$top/tests/integ/lib.sh"
+T=$state
+integ__lighttpd_conf "$state/lighttpd.conf" "$state" "$port" spawn "" 2 "" \
+	"EMITCGI_DB=$state/emitcgi.db"
+/usr/sbin/lighttpd -tt -f "$state/lighttpd.conf"
+echo "==> serving http://127.0.0.1:$port/ (Ctrl-C stops; logs in _demo/var)"
+exec /usr/sbin/lighttpd -D -f "$state/lighttpd.conf"
