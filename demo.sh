@@ -31,9 +31,11 @@ make -j2 emitcgi >/dev/null
 state=$top/_demo/var
 EMITCGI_DB=$state/emitcgi.db ./emitcgi init
 
-# shellcheck source=tests/integ/lib.sh
-top_srcdir=$top EMITCGI_BIN=$top/_demo/emitcgi . "$top/tests/integ/lib.sh"
+top_srcdir=$top
+EMITCGI_BIN=$top/_demo/emitcgi
 T=$state
+# shellcheck source=tests/integ/lib.sh
+. "$top/tests/integ/lib.sh"
 integ__lighttpd_conf "$state/lighttpd.conf" "$state" "$port" spawn "" 2 "" \
 	"EMITCGI_DB=$state/emitcgi.db"
 /usr/sbin/lighttpd -tt -f "$state/lighttpd.conf"
