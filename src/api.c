@@ -632,8 +632,9 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	}
 	message = json_object_new_object();
 	if (!message ||
-	    (rc = api_add(message, "username", json_object_new_string(s.username))) ||
-	    (rc = api_add(message, "message", json_object_get(data)))) {
+	    api_add(message, "username", json_object_new_string(s.username)) ||
+	    /* data may be JSON null, which json-c represents as NULL. */
+	    json_object_object_add(message, "message", json_object_get(data))) {
 		rc = EC_NOMEM;
 		goto out;
 	}

@@ -4,14 +4,15 @@
  * (CONTENT_LENGTH bytes), the answer on stdout.  A stream or a long-poll
  * parks stdout in a hub of its own (HUB_SINK_RAW, exit_when_idle), which is
  * woken by the notify file when any process commits events.  While it waits
- * this process also keeps its session online and takes idle sessions
- * offline, as the FastCGI server's housekeeping thread does.
+ * this process also keeps its session online, takes idle sessions offline
+ * and trims the log, as the FastCGI server's housekeeping thread does.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,9 @@ static void cgi_touch(void *arg, const int64_t *ids, size_t n)
 			   clock_wall_ms(), NULL);
 	if (rc != EC_OK)
 		log_warn("presence: %s", ecode_name(rc));
+	rc = store_trim(cs->st, cs->cfg->retention, NULL);
+	if (rc != EC_OK)
+		log_warn("retention: %s", ecode_name(rc));
 }
 
 static void *cgi_signal_main(void *arg)
@@ -118,6 +122,7 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 		.timeout_ms = wait->timeout_ms,
 	};
 	pthread_t sig_thread;
+	bool have_sig_thread;
 	sigset_t set;
 	enum ecode rc;
 
@@ -132,15 +137,23 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 	}
 	if ((rc = hub_park(cs->hub, &spec)) != EC_OK) {
 		log_error("cannot wait: %s", ecode_name(rc));
+		hub_free(cs->hub);
+		cs->hub = NULL;
 		return 1;
 	}
-	if (pthread_create(&sig_thread, NULL, cgi_signal_main, cs) == 0)
-		pthread_detach(sig_thread);
+	have_sig_thread = pthread_create(&sig_thread, NULL, cgi_signal_main,
+					 cs) == 0;
 	rc = hub_run(cs->hub);
 	if (rc != EC_OK)
 		log_error("hub: %s", ecode_name(rc));
-	/* The signal thread may still be in sigwait(): leave without
-	 * freeing what it could touch. */
+	/* sigwait() is a cancellation point: stop the signal thread before
+	 * freeing the hub it could stop. */
+	if (have_sig_thread) {
+		pthread_cancel(sig_thread);
+		pthread_join(sig_thread, NULL);
+	}
+	hub_free(cs->hub);
+	cs->hub = NULL;
 	return rc == EC_OK ? 0 : 1;
 }
 
@@ -189,11 +202,9 @@ int cgi_serve(const struct config *cfg)
 	request_release(&req);
 	if (result == API_WAIT_FOR_EVENT)
 		status = cgi_wait(&cs, &wait);
-	if (!cs.hub) {
-		if (cs.notify)
-			notify_close(cs.notify);
-		if (cs.st)
-			store_close(cs.st);
-	}
+	if (cs.notify)
+		notify_close(cs.notify);
+	if (cs.st)
+		store_close(cs.st);
 	return status;
 }

@@ -45,7 +45,6 @@
 
 #define FCGI_LISTEN_BACKLOG 1024
 #define FCGI_HOUSEKEEPING_MS 1000
-#define FCGI_TRIM_EVERY_MS 60000
 #define FCGI_STOP_GRACE_MS 3500 /* SIGTERM → exit well within 5 s */
 
 struct fcgi_server {
@@ -351,7 +350,7 @@ static void *fcgi_housekeeping_main(void *arg)
 {
 	struct fcgi_server *srv = arg;
 	int64_t idle_ms = (int64_t)srv->cfg->presence_timeout_s * 1000;
-	int64_t next_trim = 0, now;
+	int64_t now;
 	int64_t *ids = NULL;
 	size_t n, cap = 0;
 	struct store *st;
@@ -388,12 +387,10 @@ static void *fcgi_housekeeping_main(void *arg)
 		rc = presence_tick(st, ids, n, idle_ms, now, NULL);
 		if (rc != EC_OK)
 			log_warn("presence: %s", ecode_name(rc));
-		if (now >= next_trim) {
-			rc = store_trim(st, srv->cfg->retention, NULL);
-			if (rc != EC_OK)
-				log_warn("retention: %s", ecode_name(rc));
-			next_trim = now + FCGI_TRIM_EVERY_MS;
-		}
+		/* Cheap when there is nothing to trim: a read, no lock. */
+		rc = store_trim(st, srv->cfg->retention, NULL);
+		if (rc != EC_OK)
+			log_warn("retention: %s", ecode_name(rc));
 		pthread_mutex_lock(&srv->parked_lock);
 	}
 	pthread_mutex_unlock(&srv->parked_lock);

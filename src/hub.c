@@ -1215,8 +1215,9 @@ static void hub_touch(struct hub *hub)
 			if (w->session_id > 0 && n < cap)
 				hub->touch_ids[n++] = w->session_id;
 		}
-	if (n > 0)
-		hub->opts.touch(hub->opts.touch_ctx, hub->touch_ids, n);
+	/* Also when n is 0: the callee must learn that its last waiter
+	 * left, or it would keep those sessions online for ever. */
+	hub->opts.touch(hub->opts.touch_ctx, hub->touch_ids, n);
 }
 
 static void hub_timers(struct hub *hub, int64_t now)

@@ -43,8 +43,9 @@
 struct hub;
 
 /* Sessions with waiters parked in this hub, handed out about every
- * touch_every_ms so that presence can keep them online.  Called on the hub
- * thread; ids is only valid during the call. */
+ * touch_every_ms so that presence can keep them online; n is 0 (and ids
+ * may be NULL) when none is left.  Called on the hub thread; ids is only
+ * valid during the call. */
 typedef void hub_touch_fn(void *ctx, const int64_t *session_ids, size_t n);
 
 struct hub_options {
