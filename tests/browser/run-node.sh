@@ -45,6 +45,7 @@ skip() {
 NODE_MODULES=${EMITCGI_NODE_MODULES:-$top_srcdir/tests/browser/node_modules}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
+[ -z "${EMITCGI_SKIP_SLOW:-}" ] || skip "EMITCGI_SKIP_SLOW is set (unit tests only)"
 command -v node >/dev/null 2>&1 || skip "node not installed"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 [ "${node_major:-0}" -ge 18 ] 2>/dev/null ||
