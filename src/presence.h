@@ -1,6 +1,6 @@
 /* presence.h -- when a session counts as online (SPEC "Semantics").
  *
- * Online at login (store_session_login), and again whenever a signed-in
+ * Online at login (login_connect), and again whenever a signed-in
  * client streams or polls (presence_seen).  Offline at logout, at session
  * expiry, or after idle_ms (EMITCGI_PRESENCE_TIMEOUT) with no open stream and
  * no poll (presence_tick, run about once a second by the housekeeping thread

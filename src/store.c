@@ -5,7 +5,11 @@
  *
  *   store_migrate(path, &from, &to)      once, at start (emitcgi init too)
  *   store_open(path, &st)                per thread
- *   store_session_login(st, sid, ...)    one BEGIN IMMEDIATE ... COMMIT
+ *   store_session_logout(st, sid, &p)    one BEGIN IMMEDIATE ... COMMIT
+ *   store_transaction(st, fn, ctx)       the same around a caller's fn, which
+ *                                        may call the joining functions
+ *                                        (store_session_insert(),
+ *                                        store_event_append())
  *   store_events_after(st, id, n, fn, c) one read statement
  *   store_close(st)
  *
@@ -19,6 +23,10 @@
  *   touch) appends one pair per session, each with the count at that point.
  * - st->tx_events counts events appended in the open transaction; after a
  *   COMMIT with tx_events > 0 the commit hook runs.
+ * - st->in_tx is true while a caller's store_transaction() function runs:
+ *   tx_begin() refuses then (no nesting; SQLite has none either), the
+ *   joining functions require it, and store_event_append() uses it to tell
+ *   whether to join or to commit on its own.
  * - Statements are prepared once (lazily, SQLITE_PREPARE_PERSISTENT) and
  *   always left reset with their bindings cleared (stmt_done()).
  * - The periodic writers (store_sessions_reap(), store_trim()) first probe
@@ -35,8 +43,10 @@
  * To add a query: add a STMT_ id and its SQL to the two tables below, get it
  * with stmt_get(), and finish with stmt_done().  To add a change: wrap it in
  * tx_begin(st, true) / tx_commit() with tx_rollback() on the error path, and
- * append events only through event_insert() so the hook fires.  Schema
- * changes go in a new sql/NNN-*.sql (docs/STORE.md).
+ * append events only through event_insert() so the hook fires; a step that
+ * callers compose in store_transaction() instead checks st->in_tx and
+ * neither begins nor commits (store_session_insert()).  Schema changes go
+ * in a new sql/NNN-*.sql (docs/STORE.md).
  */
 #include "autoconfig.h"
 
@@ -50,14 +60,19 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "sql_migrations.h"
 #include "store.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* Pause between attempts to switch a new database to WAL (set_pragmas()). */
+#define STORE_WAL_RETRY_MS 10
 /* Reap collects this many sessions per allocation step. */
 #define STORE_REAP_CHUNK 16
+/* Room for the data of one "user" event (a 32-byte name and a number). */
+#define STORE_USER_EVENT_MAX_BYTES 256
 
 enum stmt_id {
 	STMT_BEGIN,
@@ -67,7 +82,6 @@ enum stmt_id {
 	STMT_USER_VERSION,
 	STMT_USER_ADD,
 	STMT_USER_FIND,
-	STMT_USER_NAME,
 	STMT_FAIL_GET,
 	STMT_FAIL_ADD,
 	STMT_FAIL_CLEAR,
@@ -104,7 +118,6 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_USER_FIND] =
 		"SELECT id, username, password_hash FROM users "
 		"WHERE username = ?1",
-	[STMT_USER_NAME] = "SELECT username FROM users WHERE id = ?1",
 	[STMT_FAIL_GET] =
 		"SELECT failures, window_end_ms FROM login_failures "
 		"WHERE username = ?1",
@@ -190,6 +203,7 @@ struct store {
 	store_commit_hook *hook;
 	void *hook_ctx;
 	int tx_events; /* events appended in the open transaction */
+	bool in_tx;    /* a store_transaction() function is running */
 };
 
 /* ---- errors, statements, transactions ---- */
@@ -318,6 +332,11 @@ static enum ecode tx_begin(struct store *st, bool write)
 	sqlite3_stmt *s = NULL;
 	enum ecode rc;
 
+	if (st->in_tx) {
+		log_error("store: a function that begins its own transaction "
+			  "was called inside store_transaction()");
+		return EC_INTERNAL;
+	}
 	rc = stmt_get(st, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN, &s);
 	if (rc != EC_OK)
 		return rc;
@@ -354,6 +373,31 @@ static enum ecode tx_commit(struct store *st)
 	if (events > 0 && st->hook)
 		st->hook(st->hook_ctx);
 	return EC_OK;
+}
+
+enum ecode store_transaction(struct store *st, store_tx_fn *fn, void *ctx)
+{
+	enum ecode rc;
+
+	if ((rc = tx_begin(st, true)) != EC_OK)
+		return rc;
+	st->in_tx = true;
+	rc = fn(st, ctx);
+	st->in_tx = false;
+	if (rc != EC_OK) {
+		tx_rollback(st);
+		return rc;
+	}
+	return tx_commit(st);
+}
+
+/* For the functions that only join a store_transaction(). */
+static enum ecode tx_required(struct store *st, const char *what)
+{
+	if (st->in_tx)
+		return EC_OK;
+	log_error("store: %s outside store_transaction()", what);
+	return EC_INTERNAL;
 }
 
 /* Copies a text column into dst[size]; EC_DB if it does not fit. */
@@ -430,8 +474,20 @@ static enum ecode set_pragmas(struct store *st, const char *path)
 	enum ecode rc;
 	int src;
 
-	src = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", journal_mode_cb,
-			   &wal, &msg);
+	/* Turning a file to WAL takes an exclusive lock.  When processes
+	 * starting at once each hold a shared lock and want it, SQLite
+	 * answers SQLITE_BUSY at once instead of calling the busy handler
+	 * (it would deadlock), so retry here, within the busy timeout. */
+	for (int waited_ms = 0;; waited_ms += STORE_WAL_RETRY_MS) {
+		src = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL",
+				   journal_mode_cb, &wal, &msg);
+		if ((src & 0xff) != SQLITE_BUSY ||
+		    waited_ms >= STORE_BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		(void)sqlite3_sleep(STORE_WAL_RETRY_MS);
+	}
 	if (src != SQLITE_OK) {
 		log_error("store: %s: journal_mode=WAL: %s (%d)", path,
 			  msg ? msg : sqlite3_errstr(src), src);
@@ -807,31 +863,22 @@ static enum ecode online_count(struct store *st, int64_t *n)
 
 /* The pair every presence change commits: "user count" with the number
  * `count` (the online sessions after this change), then "user". */
-static enum ecode presence_events(struct store *st, const char *username,
-				  bool connected, int64_t count,
-				  int64_t now_ms, int64_t *count_event_id)
+enum ecode store_user_event_data(struct buf *out, const char *username,
+				 int64_t current_users, bool connected)
 {
-	struct json_object *obj = NULL, *v;
+	struct json_object *obj, *v;
 	const char *json;
-	char num[24];
-	enum ecode rc;
+	enum ecode rc = EC_NOMEM;
 
-	snprintf(num, sizeof(num), "%" PRId64, count);
-	rc = event_insert(st, STORE_EVENT_USER_COUNT, num, now_ms,
-			  count_event_id);
-	if (rc != EC_OK)
-		return rc;
-
-	rc = EC_NOMEM;
 	if (!(obj = json_object_new_object()))
-		goto out;
+		return EC_NOMEM;
 	if (!(v = json_object_new_string(username)))
 		goto out;
 	if (json_object_object_add(obj, "username", v) != 0) {
 		json_object_put(v);
 		goto out;
 	}
-	if (!(v = json_object_new_int64(count)))
+	if (!(v = json_object_new_int64(current_users)))
 		goto out;
 	if (json_object_object_add(obj, "currentUsers", v) != 0) {
 		json_object_put(v);
@@ -845,11 +892,34 @@ static enum ecode presence_events(struct store *st, const char *username,
 	}
 	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!json)
-		goto out;
-	rc = event_insert(st, STORE_EVENT_USER, json, now_ms, NULL);
+	if (json)
+		rc = buf_adds(out, json);
 out:
 	json_object_put(obj);
+	return rc;
+}
+
+/* The pair every presence change commits: "user count" with the number
+ * `count` (the online sessions after this change), then "user". */
+static enum ecode presence_events(struct store *st, const char *username,
+				  bool connected, int64_t count,
+				  int64_t now_ms, int64_t *count_event_id)
+{
+	struct buf data;
+	char num[24];
+	enum ecode rc;
+
+	snprintf(num, sizeof(num), "%" PRId64, count);
+	rc = event_insert(st, STORE_EVENT_USER_COUNT, num, now_ms,
+			  count_event_id);
+	if (rc != EC_OK)
+		return rc;
+	buf_init(&data, STORE_USER_EVENT_MAX_BYTES);
+	rc = store_user_event_data(&data, username, count, connected);
+	if (rc == EC_OK)
+		rc = event_insert(st, STORE_EVENT_USER, buf_str(&data), now_ms,
+				  NULL);
+	buf_release(&data);
 	return rc;
 }
 
@@ -864,56 +934,42 @@ static void presence_clear(struct store_presence *out)
 
 /* ---- sessions and presence ---- */
 
-enum ecode store_session_login(struct store *st, const char *sid,
-			       int64_t user_id, int64_t now_ms,
-			       int64_t expires_ms, struct store_presence *out)
+enum ecode store_session_insert(struct store *st, const char *sid,
+				int64_t user_id, int64_t now_ms,
+				int64_t expires_ms, int64_t *current_users)
 {
-	char username[STORE_USERNAME_MAX + 1];
 	sqlite3_stmt *s = NULL;
-	int64_t count, event_id;
-	bool row;
 	enum ecode rc;
+	int src;
 
-	presence_clear(out);
+	if ((rc = tx_required(st, "store_session_insert()")) != EC_OK)
+		return rc;
 	if (!sid || !*sid)
 		return EC_INTERNAL;
-	if ((rc = tx_begin(st, true)) != EC_OK)
-		return rc;
-	if ((rc = stmt_get(st, STMT_USER_NAME, &s)) != EC_OK ||
-	    (rc = bind_i64(st, s, 1, user_id)) != EC_OK ||
-	    (rc = stmt_step(st, s, &row)) != EC_OK)
-		goto fail;
-	if (!row) {
-		rc = EC_NOT_FOUND; /* the user was deleted meanwhile */
-		goto fail;
-	}
-	if ((rc = column_copy(s, 0, username, sizeof(username))) != EC_OK)
-		goto fail;
-	stmt_done(s);
-
 	if ((rc = stmt_get(st, STMT_SESSION_INSERT, &s)) != EC_OK ||
 	    (rc = bind_text(st, s, 1, sid)) != EC_OK ||
 	    (rc = bind_i64(st, s, 2, user_id)) != EC_OK ||
 	    (rc = bind_i64(st, s, 3, now_ms)) != EC_OK ||
-	    (rc = bind_i64(st, s, 4, expires_ms)) != EC_OK ||
-	    (rc = stmt_exec(st, s)) != EC_OK)
-		goto fail;
-	s = NULL;
-	if ((rc = online_count(st, &count)) != EC_OK ||
-	    (rc = presence_events(st, username, true, count, now_ms,
-				  &event_id)) != EC_OK)
-		goto fail;
-	if ((rc = tx_commit(st)) != EC_OK)
-		return rc;
-	if (out) {
-		out->changed = true;
-		out->current_users = count;
-		out->event_id = event_id;
+	    (rc = bind_i64(st, s, 4, expires_ms)) != EC_OK)
+		goto out;
+	src = sqlite3_step(s);
+	if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		/* foreign_keys=ON: the user was deleted meanwhile */
+		log_debug("store: session for unknown user %" PRId64, user_id);
+		rc = EC_NOT_FOUND;
+		goto out;
 	}
-	return EC_OK;
-fail:
+	if (src != SQLITE_DONE) {
+		rc = db_error(st, src, "insert session");
+		goto out;
+	}
 	stmt_done(s);
-	tx_rollback(st);
+	s = NULL;
+	/* Under the write lock of BEGIN IMMEDIATE: no other connection can
+	 * change the count before this transaction commits. */
+	rc = online_count(st, current_users);
+out:
+	stmt_done(s);
 	return rc;
 }
 
@@ -1289,6 +1345,14 @@ enum ecode store_event_append(struct store *st, const char *name,
 		return EC_INVALID_EVENT;
 	if (!data_json || !json_text_ok(data_json))
 		return EC_INVALID_JSON;
+	if (st->in_tx) {
+		/* Joins the caller's store_transaction(): its COMMIT (and the
+		 * hook after it) or its ROLLBACK decide this event's fate. */
+		rc = event_insert(st, name, data_json, now_ms, &new_id);
+		if (rc == EC_OK && id)
+			*id = new_id;
+		return rc;
+	}
 	if ((rc = tx_begin(st, true)) != EC_OK)
 		return rc;
 	rc = event_insert(st, name, data_json, now_ms, &new_id);

@@ -22,6 +22,14 @@
  * committing thread, after COMMIT), which is how the hubs of this and other
  * processes learn of new events.
  *
+ * Callers compose a change of their own with store_transaction(): one
+ * BEGIN IMMEDIATE, their function, one COMMIT.  Inside it they may call the
+ * functions marked "joins" (store_session_insert(), store_event_append())
+ * and the plain reads (store_user_find(), store_session_find(),
+ * store_events_after(), store_last_event_id()); every other function that
+ * changes something begins a transaction of its own and fails there with
+ * EC_INTERNAL.  The login is such a composition (login.c).
+ *
  * Times are wall-clock milliseconds (clock_wall_ms()) passed in by callers.
  */
 #ifndef EMITCGI_STORE_H
@@ -31,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "error.h"
 
 #define STORE_USERNAME_MAX 32
@@ -55,6 +64,22 @@ void store_close(struct store *st);
 typedef void store_commit_hook(void *ctx);
 /* Called after every commit of this connection that appended events. */
 void store_set_commit_hook(struct store *st, store_commit_hook *hook, void *ctx);
+
+/* ---- transactions ---- */
+
+/* A change made of several store calls, run by store_transaction().  Its
+ * return value decides: EC_OK commits, anything else rolls back. */
+typedef enum ecode store_tx_fn(struct store *st, void *ctx);
+
+/* BEGIN IMMEDIATE (the write lock is taken before fn reads anything, so
+ * what fn counts is what its commit leaves), fn(st, ctx), COMMIT.  If fn
+ * fails, or COMMIT does, everything fn did is rolled back and its error
+ * returned; EC_DB_BUSY when the lock stayed taken past the busy timeout
+ * (fn is then not called).  After a COMMIT that appended events the commit
+ * hook runs, once.  Not reentrant: calling it from fn is EC_INTERNAL.
+ * Only the functions that say "joins" and the plain reads may be used in
+ * fn (see the top of this file). */
+enum ecode store_transaction(struct store *st, store_tx_fn *fn, void *ctx);
 
 /* Cheap liveness check for /health: runs a read; *schema_version filled. */
 enum ecode store_health(struct store *st, int *schema_version);
@@ -105,11 +130,16 @@ struct store_presence {
 	int64_t event_id;        /* id of the "user count" event, 0 if !changed */
 };
 
-/* Creates session `sid` (64 hex chars) for user_id, online, last_seen now;
- * commits the user count + user events with it.  out may not be NULL. */
-enum ecode store_session_login(struct store *st, const char *sid,
-			       int64_t user_id, int64_t now_ms,
-			       int64_t expires_ms, struct store_presence *out);
+/* Joins: only inside store_transaction() (EC_INTERNAL otherwise).
+ * Creates session `sid` (64 hex chars) for user_id, online, last_seen now,
+ * and sets *current_users to the number of online sessions after it: read
+ * under the transaction's write lock, so it is the count at the commit
+ * whatever other connections or processes do.  It appends no event: the
+ * caller emits the "user count" + "user" pair in the same transaction
+ * (login.c does).  EC_NOT_FOUND when there is no such user. */
+enum ecode store_session_insert(struct store *st, const char *sid,
+				int64_t user_id, int64_t now_ms,
+				int64_t expires_ms, int64_t *current_users);
 
 /* EC_NOT_FOUND when no such session or it expired (expires_ms <= now_ms). */
 enum ecode store_session_find(struct store *st, const char *sid, int64_t now_ms,
@@ -148,9 +178,21 @@ struct store_event {
  * is returned by store_events_after(). */
 typedef enum ecode store_event_fn(void *ctx, const struct store_event *ev);
 
-/* Appends an event; *id gets its id (may be NULL). */
+/* Appends an event; *id gets its id (may be NULL).  data_json must be one
+ * JSON text (EC_INVALID_JSON otherwise), name non-empty (EC_INVALID_EVENT).
+ * Joins: inside store_transaction() the event becomes part of that
+ * transaction (committed or rolled back with it; the hook runs after that
+ * COMMIT) and *id is final only once it commits.  Outside one, the event is
+ * committed at once in a transaction of its own. */
 enum ecode store_event_append(struct store *st, const char *name,
 			      const char *data_json, int64_t now_ms, int64_t *id);
+
+/* The data of a "user" event, {"username":..,"currentUsers":N,
+ * "connected":true|false}, appended to out: the one place that shape is
+ * written, for the store's own presence changes and for io_emit_user().
+ * EC_NOMEM, or EC_TOO_LARGE past out's cap. */
+enum ecode store_user_event_data(struct buf *out, const char *username,
+				 int64_t current_users, bool connected);
 
 /* Events with id > after_id, at most limit of them, oldest first. */
 enum ecode store_events_after(struct store *st, int64_t after_id, size_t limit,

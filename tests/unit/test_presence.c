@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "login.h"
 #include "presence.h"
 #include "store.h"
 
@@ -62,8 +63,8 @@ static void teardown(void)
 static void login(const char *name, int n, int64_t now_ms,
 		  struct store_session *s)
 {
-	struct store_presence p;
 	struct store_user u;
+	int64_t n_online;
 	char sid[65];
 
 	if (store_user_find(st, name, &u) == EC_NOT_FOUND)
@@ -71,8 +72,8 @@ static void login(const char *name, int n, int64_t now_ms,
 				 EC_OK);
 	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
 	snprintf(sid, sizeof(sid), "%064x", n);
-	ck_assert_int_eq(store_session_login(st, sid, u.id, now_ms,
-					     now_ms + DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_connect(st, sid, &u, now_ms, now_ms + DAY_MS,
+				       &n_online), EC_OK);
 	ck_assert_int_eq(store_session_find(st, sid, now_ms, s), EC_OK);
 }
 

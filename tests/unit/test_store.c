@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "login.h"
 #include "sql_migrations.h"
 #include "store.h"
 
@@ -33,6 +34,11 @@
 static char base_dir[64];
 static char tmp_dir[128];
 static char db_path[160];
+
+/* The users add_user() made in this test, for login_as(). */
+#define USERS_MAX 8
+static struct store_user users[USERS_MAX];
+static size_t n_users;
 
 static int remove_cb(const char *path, const struct stat *sb, int flag,
 		     struct FTW *ftw)
@@ -54,6 +60,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
 	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
 	log_set_level(LOG_LEVEL_ERROR);
+	n_users = 0;
 }
 
 static void teardown(void)
@@ -77,7 +84,37 @@ static int64_t add_user(struct store *st, const char *name)
 
 	ck_assert_int_eq(store_user_add(st, name, HASH, 1), EC_OK);
 	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
+	ck_assert_uint_lt(n_users, USERS_MAX);
+	users[n_users++] = u;
 	return u.id;
+}
+
+/* A login as the program makes it, login_connect() (login.h): the
+ * session online and the "user count" + "user" pair in one
+ * store_transaction().  *p as the presence functions report a change: the
+ * new count and the id of its "user count" event.  A uid add_user() did
+ * not make stands for a user deleted meanwhile. */
+static enum ecode login_as(struct store *st, const char *sid, int64_t uid,
+			   int64_t now_ms, int64_t expires_ms,
+			   struct store_presence *p)
+{
+	struct store_user ghost = { .id = uid, .username = "ghost" };
+	const struct store_user *u = &ghost;
+	int64_t count = -1, last = -1;
+	enum ecode rc;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < n_users; i++)
+		if (users[i].id == uid)
+			u = &users[i];
+	rc = login_connect(st, sid, u, now_ms, expires_ms, &count);
+	if (rc != EC_OK)
+		return rc;
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	p->changed = true;
+	p->current_users = count;
+	p->event_id = last - 1;
+	return EC_OK;
 }
 
 /* sid of 64 hex chars from a small number, so tests read easily. */
@@ -485,8 +522,8 @@ START_TEST(test_login_event_pair)
 	struct evlist l;
 	int64_t uid = add_user(st, "alice");
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000,
-					     1000 + DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
+				  1000 + DAY_MS, &p), EC_OK);
 	ck_assert(p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 1);
@@ -504,8 +541,8 @@ START_TEST(test_login_event_pair)
 			 EC_NOT_FOUND);
 
 	/* a user deleted meanwhile: nothing is written */
-	ck_assert_int_eq(store_session_login(st, sid_of(3), uid + 100, 1000,
-					     2000, &p), EC_NOT_FOUND);
+	ck_assert_int_eq(login_as(st, sid_of(3), uid + 100, 1000,
+				  2000, &p), EC_NOT_FOUND);
 	ck_assert(!p.changed);
 	collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
@@ -526,7 +563,7 @@ START_TEST(test_three_logins_count_up)
 		struct store_user u;
 
 		ck_assert_int_eq(store_user_find(st, names[i], &u), EC_OK);
-		ck_assert_int_eq(store_session_login(st, sid_of(i + 1), u.id,
+		ck_assert_int_eq(login_as(st, sid_of(i + 1), u.id,
 			1000 + i, 1000 + DAY_MS, &p), EC_OK);
 		ck_assert_int_eq(p.current_users, i + 1);
 		ck_assert_int_eq(p.event_id, 2 * i + 1);
@@ -548,10 +585,10 @@ START_TEST(test_logout)
 	int64_t uid = add_user(st, "alice");
 	int off;
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000,
-					     DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(store_session_login(st, sid_of(2), uid, 1000,
-					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
+				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), uid, 1000,
+				  DAY_MS, &p), EC_OK);
 	ck_assert_int_eq(p.current_users, 2);
 
 	/* online session: events with the new count */
@@ -602,8 +639,8 @@ START_TEST(test_touch)
 	int64_t uid = add_user(st, "alice");
 	int off;
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 500000,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 500000,
+				  &p), EC_OK);
 	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
 
 	/* online: last_seen moves, no events */
@@ -662,7 +699,7 @@ START_TEST(test_batch_touch)
 	uid[1] = add_user(st, "bob");
 	uid[2] = add_user(st, "carol");
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(store_session_login(st, sid_of(i + 1), uid[i],
+		ck_assert_int_eq(login_as(st, sid_of(i + 1), uid[i],
 			1000, DAY_MS, &p), EC_OK);
 		ck_assert_int_eq(store_session_find(st, sid_of(i + 1), 1000,
 						    &s[i]), EC_OK);
@@ -715,8 +752,8 @@ START_TEST(test_reap_idle)
 	int64_t uid = add_user(st, "alice");
 	int off = -1;
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, DAY_MS,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, DAY_MS,
+				  &p), EC_OK);
 	/* exactly idle_ms old: still online */
 	ck_assert_int_eq(store_sessions_reap(st, 1100, 100, &off), EC_OK);
 	ck_assert_int_eq(off, 0);
@@ -746,12 +783,12 @@ START_TEST(test_reap_expiry)
 	int64_t bob = add_user(st, "bob");
 	int off = -1;
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 5000,
-					     &p), EC_OK);
-	ck_assert_int_eq(store_session_login(st, sid_of(2), bob, 1000, 100000,
-					     &p), EC_OK);
-	ck_assert_int_eq(store_session_login(st, sid_of(3), bob, 1000, 6000,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 5000,
+				  &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), bob, 1000, 100000,
+				  &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(3), bob, 1000, 6000,
+				  &p), EC_OK);
 	/* session 3 offline first (idle), still there */
 	ck_assert_int_eq(store_session_find(st, sid_of(3), 1000, &s), EC_OK);
 	ck_assert_int_eq(store_session_touch(st, s.id, 1000, &p), EC_OK);
@@ -793,8 +830,8 @@ START_TEST(test_find_expired)
 	struct store_session s;
 	int64_t uid = add_user(st, "alice");
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), uid, 1000, 9000,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 9000,
+				  &p), EC_OK);
 	ck_assert_int_eq(store_session_find(st, sid_of(1), 8999, &s), EC_OK);
 	ck_assert_int_eq(store_session_find(st, sid_of(1), 9000, &s),
 			 EC_NOT_FOUND);
@@ -802,6 +839,206 @@ START_TEST(test_find_expired)
 			 EC_NOT_FOUND);
 	ck_assert_int_eq(store_session_find(st, "", 0, &s), EC_NOT_FOUND);
 	store_close(st);
+}
+END_TEST
+
+/* ---- store_transaction() and the functions that join it ---- */
+
+static void count_hook(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* What tx_script() does inside store_transaction(), and what it saw. */
+struct script {
+	int64_t uid;
+	const char *sid;
+	enum ecode fail;      /* returned at the end instead of EC_OK */
+	bool misuse;          /* also call what may not be called inside */
+	int64_t count;        /* from store_session_insert() */
+	int64_t ids[2];       /* from store_event_append() */
+	int64_t last_inside;  /* store_last_event_id() inside */
+	bool session_inside;  /* store_session_find() inside saw it */
+};
+
+static enum ecode tx_script(struct store *st, void *arg)
+{
+	struct script *x = arg;
+	struct store_session s;
+	struct store_snapshot snap;
+	struct store_presence p;
+	enum ecode rc;
+
+	rc = store_session_insert(st, x->sid, x->uid, 1000, DAY_MS, &x->count);
+	if (rc != EC_OK)
+		return rc;
+	ck_assert_int_eq(store_event_append(st, "a", "1", 1000, &x->ids[0]),
+			 EC_OK);
+	/* validation still applies, and leaves the transaction usable */
+	ck_assert_int_eq(store_event_append(st, "a", "{", 1000, NULL),
+			 EC_INVALID_JSON);
+	ck_assert_int_eq(store_event_append(st, "b", "[2]", 1000, &x->ids[1]),
+			 EC_OK);
+	/* plain reads see the transaction's own writes */
+	ck_assert_int_eq(store_last_event_id(st, &x->last_inside), EC_OK);
+	x->session_inside = store_session_find(st, x->sid, 1000, &s) == EC_OK;
+	if (x->misuse) {
+		ck_assert_int_eq(store_transaction(st, tx_script, x),
+				 EC_INTERNAL);
+		ck_assert_int_eq(store_user_add(st, "eve", HASH, 1),
+				 EC_INTERNAL);
+		ck_assert_int_eq(store_session_logout(st, x->sid, &p),
+				 EC_INTERNAL);
+		ck_assert_int_eq(store_snapshot(st, &snap), EC_INTERNAL);
+	}
+	return x->fail;
+}
+
+static const struct tx_row {
+	const char *what;
+	bool known_user;
+	enum ecode fail;
+	bool misuse;
+	enum ecode want;
+} tx_rows[] = {
+	{ "commits", true, EC_OK, false, EC_OK },
+	{ "misuse inside is refused, the rest commits", true, EC_OK, true,
+	  EC_OK },
+	{ "fn fails: all rolled back", true, EC_INTERNAL, false, EC_INTERNAL },
+	{ "fn fails after misuse", true, EC_DB_BUSY, true, EC_DB_BUSY },
+	{ "unknown user", false, EC_OK, false, EC_NOT_FOUND },
+};
+
+START_TEST(test_transaction)
+{
+	const struct tx_row *r = &tx_rows[_i];
+	struct store *st = fresh_store();
+	struct store_session s;
+	struct store_snapshot snap;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice"), before, count = -1;
+	struct script x = {
+		.uid = r->known_user ? uid : uid + 100,
+		.sid = sid_of(1), .fail = r->fail, .misuse = r->misuse,
+	};
+	bool ok = r->want == EC_OK;
+	int calls = 0;
+
+	/* one event before, so that ids are not all 1 and 2 */
+	ck_assert_int_eq(store_event_append(st, "x", "0", 1, &before), EC_OK);
+	store_set_commit_hook(st, count_hook, &calls);
+	ck_assert_msg(store_transaction(st, tx_script, &x) == r->want, "%s",
+		      r->what);
+	ck_assert_int_eq(calls, ok ? 1 : 0);
+	if (r->known_user) {
+		ck_assert_int_eq(x.count, 1);
+		ck_assert_int_eq(x.ids[0], before + 1);
+		ck_assert_int_eq(x.ids[1], before + 2);
+		ck_assert_int_eq(x.last_inside, before + 2);
+		ck_assert(x.session_inside);
+	}
+	collect(st, before, 100, &l);
+	ck_assert_uint_eq(l.n, ok ? 2 : 0);
+	if (ok) {
+		ck_assert_int_eq(l.ev[0].id, x.ids[0]);
+		ck_assert_str_eq(l.ev[0].name, "a");
+		ck_assert_str_eq(l.ev[1].data, "[2]");
+	}
+	ck_assert_int_eq(store_session_find(st, x.sid, 1000, &s),
+			 ok ? EC_OK : EC_NOT_FOUND);
+	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
+	ck_assert_int_eq(snap.current_users, ok ? 1 : 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM users"), 1);
+
+	/* the connection is usable afterwards, and outside a transaction
+	 * store_session_insert() is refused */
+	ck_assert_int_eq(store_session_insert(st, sid_of(2), uid, 1, DAY_MS,
+					      &count), EC_INTERNAL);
+	ck_assert_int_eq(count, -1);
+	ck_assert_int_eq(store_event_append(st, "x", "3", 1, NULL), EC_OK);
+	ck_assert_int_eq(calls, ok ? 2 : 1);
+	store_close(st);
+}
+END_TEST
+
+static enum ecode tx_insert_one(struct store *st, void *arg)
+{
+	struct script *x = arg;
+
+	return store_session_insert(st, x->sid, x->uid, 1000, DAY_MS,
+				    &x->count);
+}
+
+START_TEST(test_session_insert_counts)
+{
+	struct store *a = fresh_store(), *b = NULL;
+	struct script x = { 0 };
+	struct evlist l;
+	int64_t uid = add_user(a, "alice");
+	int calls = 0;
+
+	ck_assert_int_eq(store_open(db_path, &b), EC_OK);
+	store_set_commit_hook(a, count_hook, &calls);
+	/* every connection's sessions count; no events of its own, so no
+	 * hook either */
+	x.uid = uid;
+	for (int i = 0; i < 4; i++) {
+		x.sid = sid_of(i + 1);
+		ck_assert_int_eq(store_transaction(i % 2 ? b : a,
+						   tx_insert_one, &x), EC_OK);
+		ck_assert_int_eq(x.count, i + 1);
+	}
+	ck_assert_int_eq(calls, 0);
+	collect(a, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	/* a token is unique: the second insert fails, nothing changes */
+	x.sid = sid_of(1);
+	ck_assert_int_eq(store_transaction(a, tx_insert_one, &x), EC_DB);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 4);
+	/* a session that is offline does not count */
+	ck_assert_int_eq(store_sessions_reap(a, 1000 + 61000, 60000, NULL),
+			 EC_OK);
+	x.sid = sid_of(5);
+	ck_assert_int_eq(store_transaction(a, tx_insert_one, &x), EC_OK);
+	ck_assert_int_eq(x.count, 1);
+	store_close(b);
+	store_close(a);
+}
+END_TEST
+
+static const struct user_data_row {
+	const char *name;
+	int64_t count;
+	bool connected;
+	const char *want;
+} user_data_rows[] = {
+	{ "alice", 1, true,
+	  "{\"username\":\"alice\",\"currentUsers\":1,\"connected\":true}" },
+	{ "Bob.b-1_", 0, false,
+	  "{\"username\":\"Bob.b-1_\",\"currentUsers\":0,"
+	  "\"connected\":false}" },
+	/* names are checked elsewhere; the JSON is right whatever they are */
+	{ "a\"b/c", 9007199254740993LL, true,
+	  "{\"username\":\"a\\\"b/c\",\"currentUsers\":9007199254740993,"
+	  "\"connected\":true}" },
+};
+
+START_TEST(test_user_event_data)
+{
+	const struct user_data_row *r = &user_data_rows[_i];
+	struct buf b;
+
+	buf_init(&b, 1024);
+	ck_assert_int_eq(buf_adds(&b, ">"), EC_OK);
+	ck_assert_int_eq(store_user_event_data(&b, r->name, r->count,
+					       r->connected), EC_OK);
+	ck_assert_str_eq(buf_str(&b) + 1, r->want); /* appended */
+	buf_release(&b);
+	buf_init(&b, strlen(r->want) - 1);
+	ck_assert_int_eq(store_user_event_data(&b, r->name, r->count,
+					       r->connected), EC_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 0);
+	buf_release(&b);
 }
 END_TEST
 
@@ -824,12 +1061,12 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 0);
 
-	ck_assert_int_eq(store_session_login(st, sid_of(1), alice, 1000,
-					     DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(store_session_login(st, sid_of(2), alice, 1000,
-					     DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(store_session_login(st, sid_of(3), bob, 1000,
-					     DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(1), alice, 1000,
+				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), alice, 1000,
+				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(3), bob, 1000,
+				  DAY_MS, &p), EC_OK);
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 3);
 	ck_assert_int_eq(snap.unique_users, 2);
@@ -982,11 +1219,6 @@ START_TEST(test_trim)
 }
 END_TEST
 
-static void count_hook(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
 START_TEST(test_commit_hook)
 {
 	struct store *st = fresh_store();
@@ -1012,8 +1244,8 @@ START_TEST(test_commit_hook)
 	EXPECT(store_login_failure_add(st, "alice", 1, 1000), 0);
 	EXPECT(store_login_failures(st, "alice", 1, &failures, &last), 0);
 	EXPECT(store_login_failures_clear(st, "alice"), 0);
-	EXPECT(store_session_login(st, sid_of(1), uid, 1000, DAY_MS, &p), 1);
-	EXPECT(store_session_login(st, sid_of(2), uid, 1000, DAY_MS, &p), 1);
+	EXPECT(login_as(st, sid_of(1), uid, 1000, DAY_MS, &p), 1);
+	EXPECT(login_as(st, sid_of(2), uid, 1000, DAY_MS, &p), 1);
 	EXPECT(store_session_find(st, sid_of(1), 1000, &s1), 0);
 	EXPECT(store_session_find(st, sid_of(2), 1000, &s2), 0);
 	EXPECT(store_session_touch(st, s1.id, 3000, &p), 0);  /* online */
@@ -1072,13 +1304,13 @@ START_TEST(test_two_connections)
 	ck_assert_str_eq(l.ev[0].data, "\"from a\"");
 
 	uid = add_user(b, "alice");
-	ck_assert_int_eq(store_session_login(b, sid_of(1), uid, 1000, DAY_MS,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(b, sid_of(1), uid, 1000, DAY_MS,
+				  &p), EC_OK);
 	ck_assert_int_eq(store_snapshot(a, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 1);
 	ck_assert_int_eq(snap.last_id, 3);
-	ck_assert_int_eq(store_session_login(a, sid_of(2), uid, 1000, DAY_MS,
-					     &p), EC_OK);
+	ck_assert_int_eq(login_as(a, sid_of(2), uid, 1000, DAY_MS,
+				  &p), EC_OK);
 	ck_assert_int_eq(p.current_users, 2); /* a counts b's session */
 	ck_assert_int_eq(p.event_id, 4);
 	collect(b, 0, 10, &l);
@@ -1118,6 +1350,12 @@ int main(void)
 	tcase_add_test(tc, test_reap_idle);
 	tcase_add_test(tc, test_reap_expiry);
 	tcase_add_test(tc, test_find_expired);
+	tcase_add_loop_test(tc, test_transaction, 0,
+			    (int)(sizeof(tx_rows) / sizeof(tx_rows[0])));
+	tcase_add_test(tc, test_session_insert_counts);
+	tcase_add_loop_test(tc, test_user_event_data, 0,
+			    (int)(sizeof(user_data_rows) /
+				  sizeof(user_data_rows[0])));
 	tcase_add_test(tc, test_snapshot);
 	tcase_add_test(tc, test_events_after_limit);
 	tcase_add_loop_test(tc, test_event_append_checks, 0,
