@@ -178,7 +178,7 @@ int cgi_serve(const struct config *cfg)
 	if (rc == EC_DB_SCHEMA && store_migrate(cfg->db_path, NULL, NULL) == EC_OK)
 		rc = store_open(cfg->db_path, &cs.st);
 	if (rc == EC_OK)
-		rc = notify_open(cfg->db_path, &cs.notify);
+		rc = notify_open(cfg->db_path, false, &cs.notify);
 	if (rc != EC_OK) {
 		log_error("cannot open %s: %s", cfg->db_path, ecode_name(rc));
 		api_error(&res, EC_UNAVAILABLE, "the database is unusable");

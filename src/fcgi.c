@@ -446,7 +446,7 @@ int fcgi_serve(const struct config *cfg, int listen_fd)
 		log_error("FCGX_Init failed");
 		return 1;
 	}
-	if ((rc = notify_open(cfg->db_path, &srv.notify)) != EC_OK) {
+	if ((rc = notify_open(cfg->db_path, false, &srv.notify)) != EC_OK) {
 		log_error("cannot open the notify file beside %s: %s",
 			  cfg->db_path, ecode_name(rc));
 		return 1;

@@ -1407,7 +1407,7 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	hub->opts.db_path = hub->db_path;
 	if ((rc = loop_new(&hub->loop)) != EC_OK ||
 	    (rc = store_open(hub->db_path, &hub->store)) != EC_OK ||
-	    (rc = notify_open(hub->db_path, &hub->notify)) != EC_OK ||
+	    (rc = notify_open(hub->db_path, true, &hub->notify)) != EC_OK ||
 	    (rc = store_last_event_id(hub->store, &hub->last_id)) != EC_OK)
 		goto fail;
 	hub->ring_base = hub->last_id;
@@ -1423,7 +1423,8 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	loop_io_init(&hub->wake_io, hub->wake_fd, hub_on_wake);
 	loop_io_init(&hub->notify_io, notify_fd(hub->notify), hub_on_notify);
 	if (loop_io_start(hub->loop, &hub->wake_io, EPOLLIN) != EC_OK ||
-	    loop_io_start(hub->loop, &hub->notify_io, EPOLLIN) != EC_OK) {
+	    (notify_fd(hub->notify) >= 0 &&
+	     loop_io_start(hub->loop, &hub->notify_io, EPOLLIN) != EC_OK)) {
 		log_error("hub: epoll_ctl: %s", strerror(errno));
 		rc = EC_IO;
 		goto fail;

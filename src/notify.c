@@ -80,7 +80,7 @@ static int notify_create(const char *path)
 	return fd;
 }
 
-enum ecode notify_open(const char *db_path, struct notify **out)
+enum ecode notify_open(const char *db_path, bool watch, struct notify **out)
 {
 	size_t len = strlen(db_path);
 	struct notify *n;
@@ -101,11 +101,19 @@ enum ecode notify_open(const char *db_path, struct notify **out)
 		rc = EC_IO;
 		goto out;
 	}
+	if (!watch) {
+		*out = n;
+		return EC_OK;
+	}
+	/* Out of inotify instances (fs.inotify.max_user_instances, 128 by
+	 * default: many CGI processes of one user reach it) is not fatal:
+	 * the watcher falls back to its timer. */
 	n->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (n->ifd < 0) {
-		log_error("notify: inotify_init1: %s", strerror(errno));
-		rc = EC_IO;
-		goto out;
+		log_warn("notify: inotify_init1: %s; checking by timer instead",
+			 strerror(errno));
+		*out = n;
+		return EC_OK;
 	}
 	if ((rc = notify_watch(n)) != EC_OK)
 		goto out;
@@ -151,6 +159,9 @@ void notify_drain(struct notify *n)
 	bool rewatch = false, check = false;
 	struct stat st;
 	ssize_t len;
+
+	if (n->ifd < 0)
+		return;
 
 	for (;;) {
 		len = read(n->ifd, evbuf, sizeof(evbuf));

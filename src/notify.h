@@ -16,18 +16,24 @@
 #ifndef EMITCGI_NOTIFY_H
 #define EMITCGI_NOTIFY_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct notify;
 
-/* Opens (creating, mode 0660 less umask) "<db_path>-notify" and an inotify
- * watch on it. */
-enum ecode notify_open(const char *db_path, struct notify **out);
+/* Opens (creating, mode 0660 less umask) "<db_path>-notify" for pokes and,
+ * when watch is true, an inotify watch on it.  A process that only pokes
+ * (every committing thread) needs no watch: inotify instances are limited
+ * per user.  If no inotify instance can be had, notify_fd() is -1 and the
+ * watcher must rely on its timer (logged once). */
+enum ecode notify_open(const char *db_path, bool watch, struct notify **out);
 void notify_close(struct notify *n);
 /* Thread-safe.  Failures are logged, not returned: a missed poke only delays
  * delivery until the fallback check. */
 void notify_poke(struct notify *n);
-/* Readable (EPOLLIN) after a poke by any process, this one included. */
+/* Readable (EPOLLIN) after a poke by any process, this one included;
+ * -1 when not watching. */
 int notify_fd(const struct notify *n);
 /* Consumes pending notifications; re-creates the watch if the file was
  * replaced. */

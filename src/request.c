@@ -73,15 +73,18 @@ void request_release(struct request *req)
 	request_init(req);
 }
 
-/* The value of CGI variable name, or NULL.  The first one wins. */
+/* The value of CGI variable name, or NULL.  The last one wins, as in
+ * PHP-FPM: nginx configs override a param of "include fastcgi_params"
+ * (HTTP_HOST $host, without the port) by sending it again after it. */
 static const char *request_env(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
+	const char *value = NULL;
 
 	for (; envp && *envp; envp++)
 		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
+			value = *envp + n + 1;
+	return value;
 }
 
 static enum ecode request_strndup(const char *s, size_t len, char **out)

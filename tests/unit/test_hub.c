@@ -59,7 +59,7 @@ static void fx_init(struct fx *fx)
 	snprintf(fx->db, sizeof(fx->db), "%s/emitcgi.db", fx->dir);
 	ck_assert_int_eq(store_migrate(fx->db, NULL, NULL), EC_OK);
 	ck_assert_int_eq(store_open(fx->db, &fx->w), EC_OK);
-	ck_assert_int_eq(notify_open(fx->db, &fx->n), EC_OK);
+	ck_assert_int_eq(notify_open(fx->db, false, &fx->n), EC_OK);
 }
 
 static void fx_release(struct fx *fx)
@@ -1092,7 +1092,7 @@ START_TEST(test_notify_replaced)
 	char path[160];
 
 	fx_init(&fx);
-	ck_assert_int_eq(notify_open(fx.db, &watcher), EC_OK);
+	ck_assert_int_eq(notify_open(fx.db, true, &watcher), EC_OK);
 	notify_poke(fx.n);
 	ck_assert(readable(notify_fd(watcher)));
 	notify_drain(watcher);
@@ -1101,7 +1101,7 @@ START_TEST(test_notify_replaced)
 	ck_assert(readable(notify_fd(watcher)));
 	notify_drain(watcher);
 	ck_assert_int_eq(access(path, F_OK), 0); /* re-created */
-	ck_assert_int_eq(notify_open(fx.db, &poker), EC_OK);
+	ck_assert_int_eq(notify_open(fx.db, false, &poker), EC_OK);
 	notify_poke(poker);
 	ck_assert(readable(notify_fd(watcher)));
 	notify_drain(watcher);
@@ -1199,7 +1199,8 @@ static void on_touch(void *ctx, const int64_t *ids, size_t n)
 	pthread_mutex_lock(&t->mu);
 	t->calls++;
 	t->n = n < 8 ? n : 8;
-	memcpy(t->ids, ids, t->n * sizeof(*ids));
+	if (t->n) /* ids may be NULL when n is 0 */
+		memcpy(t->ids, ids, t->n * sizeof(*ids));
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->mu);
 }
@@ -1239,10 +1240,25 @@ START_TEST(test_touch)
 	}
 	pthread_mutex_unlock(&t.mu);
 	ck_assert_msg(got, "touch never reported sessions 42 and 7");
-	hubrun_stop(&hr);
+
+	/* Once the last waiter has left, touch says so (n == 0); without it
+	 * the server would keep those sessions online for ever. */
 	peer_release(&a);
 	peer_release(&b);
 	peer_release(&c);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MS / 1000;
+	got = false;
+	pthread_mutex_lock(&t.mu);
+	while (!got) {
+		got = t.n == 0;
+		if (!got &&
+		    pthread_cond_timedwait(&t.cond, &t.mu, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&t.mu);
+	ck_assert_msg(got, "touch never reported that no session is left");
+	hubrun_stop(&hr);
 	fx_release(&fx);
 }
 END_TEST

@@ -255,12 +255,15 @@ START_TEST(test_request_headers)
 	static const char *const env[] = {
 		"REQUEST_METHOD=GET",
 		"REQUEST_URI=/api/events",
-		"HTTP_HOST=example.org:8080",
+		"HTTP_HOST=example.org",
 		"HTTP_ORIGIN=https://example.org",
-		"HTTP_LAST_EVENT_ID=42",
+		"HTTP_LAST_EVENT_ID=41",
 		"HTTP_AUTHORIZATION=Bearer t0ken",
 		"REMOTE_ADDR=127.0.0.1",
-		"HTTP_LAST_EVENT_ID=43", /* a second one is ignored */
+		/* A repeated param wins, as in PHP-FPM (nginx overriding
+		 * "include fastcgi_params"). */
+		"HTTP_LAST_EVENT_ID=42",
+		"HTTP_HOST=example.org:8080",
 		NULL};
 	struct request req;
 
