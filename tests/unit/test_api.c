@@ -1,0 +1,171 @@
+/* test_api.c -- api.c through api_serve(): what no front server can show
+ * from 127.0.0.1 (metrics from afar, the token) and /health when the
+ * database is unusable.  The walkthrough itself is in tests/integ/. */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "store.h"
+
+static char tmp_dir[] = "/tmp/emitcgi-test-api.XXXXXX";
+static char db_path[256];
+static struct store *st;
+static const char *token_value;
+
+static const char *fake_getenv(const char *name)
+{
+	if (strcmp(name, "EMITCGI_METRICS_TOKEN") == 0)
+		return token_value;
+	if (strcmp(name, "EMITCGI_DB") == 0)
+		return db_path;
+	return NULL;
+}
+
+static void setup(void)
+{
+	static int n;
+
+	snprintf(db_path, sizeof(db_path), "%s/api-%d.db", tmp_dir, n++);
+	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+}
+
+static void teardown(void)
+{
+	store_close(st);
+	st = NULL;
+}
+
+static long read_nothing(void *io, char *data, size_t len)
+{
+	return 0;
+}
+
+/* GET uri from remote with an optional Authorization header. */
+static void get(const char *uri, const char *remote, const char *auth,
+		struct response *res)
+{
+	struct config cfg;
+	struct api_ctx ctx = { .cfg = &cfg, .st = st };
+	struct api_wait wait = { 0 };
+	struct request req;
+	char u[256], r[64], a[256];
+	char msg[256];
+	char *envp[] = { "REQUEST_METHOD=GET", u, r, "HTTP_HOST=localhost",
+			 auth ? a : NULL, NULL };
+
+	ck_assert_int_eq(config_load(&cfg, fake_getenv, msg, sizeof(msg)), EC_OK);
+	snprintf(u, sizeof(u), "REQUEST_URI=%s", uri);
+	snprintf(r, sizeof(r), "REMOTE_ADDR=%s", remote);
+	snprintf(a, sizeof(a), "HTTP_AUTHORIZATION=%s", auth ? auth : "");
+	request_init(&req);
+	response_init(res);
+	ck_assert_int_eq(api_serve(&ctx, &req, envp, read_nothing, NULL, res,
+				   &wait), API_FINISHED);
+	request_release(&req);
+}
+
+static const struct metrics_row {
+	const char *remote, *token, *auth;
+	int status;
+} metrics_rows[] = {
+	{ "127.0.0.1", NULL, NULL, 200 },
+	{ "::1", NULL, NULL, 200 },
+	{ "127.0.0.53", NULL, NULL, 200 },
+	{ "10.1.2.3", NULL, NULL, 403 },          /* loopback only by default */
+	{ "10.1.2.3", NULL, "Bearer x", 403 },    /* no token configured */
+	{ "10.1.2.3", "s3cret", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cre", 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret!", 403 },
+	{ "10.1.2.3", "s3cret", "Basic s3cret", 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret", 200 },
+	{ "10.1.2.3", "s3cret", "bearer s3cret", 200 },
+	{ "127.0.0.1", "s3cret", NULL, 200 },
+};
+
+START_TEST(test_metrics_access)
+{
+	const struct metrics_row *row = &metrics_rows[_i];
+	struct response res;
+
+	token_value = row->token;
+	get("/api/metrics", row->remote, row->auth, &res);
+	ck_assert_int_eq(res.status, row->status);
+	if (row->status == 200) {
+		ck_assert_ptr_nonnull(strstr(buf_str(&res.headers),
+					     "Content-Type: text/plain; version=0.0.4"));
+		ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
+					     "emitcgi_subscribers{transport=\"sse\"} 0\n"));
+		ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
+					     "# TYPE emitcgi_logins_total counter\n"));
+		ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
+					     "emitcgi_current_users 0\n"));
+	} else {
+		ck_assert_str_eq(buf_str(&res.body),
+				 "{\"error\":\"forbidden\",\"message\":\"forbidden\"}");
+	}
+	response_release(&res);
+	token_value = NULL;
+}
+END_TEST
+
+START_TEST(test_health_ok_then_unusable)
+{
+	struct response res;
+	sqlite3 *db;
+
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"status\":\"ok\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"database\":\"ok\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
+				     "\"subscribers\":{\"sse\":0,\"poll\":0,"));
+	response_release(&res);
+
+	/* Someone replaces the schema under the running program. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+				      NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 503);
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
+				     "\"status\":\"unavailable\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"error\":"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"message\":"));
+	response_release(&res);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	char cmd[300];
+
+	if (!mkdtemp(tmp_dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_metrics_access, 0,
+			    sizeof(metrics_rows) / sizeof(metrics_rows[0]));
+	tcase_add_test(tc, test_health_ok_then_unusable);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	srunner_free(sr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmp_dir);
+	return 0;
+}
