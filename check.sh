@@ -1,8 +1,10 @@
 #!/bin/sh
 # check.sh -- on a fresh Debian 12 machine (root, apt reachable): install what
 # the tests need, build with -Werror and ASan/UBSan, run every test suite
-# (unit, integration through lighttpd/nginx/Apache, headless Chromium) and
-# `make distcheck`, and end with one line: "N passed, N failed[, N skipped]".
+# (unit, integration through lighttpd/nginx/Apache, headless Chromium),
+# `make check-style` and `make distcheck`, and end with one line:
+# "N passed, N failed[, N skipped]" (a failed check-style or distcheck
+# counts as one failure).
 # Exit status 0 only when nothing failed.
 set -eu
 cd "$(dirname "$0")"
@@ -39,6 +41,10 @@ rm -rf _build && mkdir _build && cd _build
 ../configure --enable-werror --enable-sanitizers -q
 make -j2 >/dev/null
 
+log "make check-style"
+style_failed=0
+make check-style || style_failed=1
+
 log "make distcheck (unit tests only in the copy)"
 distcheck_failed=0
 if ! EMITCGI_SKIP_SLOW=1 make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
@@ -66,7 +72,8 @@ fi
 pass=$(count PASS); fail=$(count FAIL); skip=$(count SKIP)
 xfail=$(count XFAIL); xpass=$(count XPASS); error=$(count ERROR)
 # Unit and integration suites report TAP; the counts are of test points.
-pass=$((pass + xfail)); fail=$((fail + xpass + error + distcheck_failed))
+pass=$((pass + xfail))
+fail=$((fail + xpass + error + distcheck_failed + style_failed))
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
 else
