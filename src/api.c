@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +850,23 @@ static enum ecode api_dispatch(struct api_ctx *ctx, struct request *req,
 	return EC_NOT_FOUND;
 }
 
+/* At capacity every refused client would log a line: one per code and
+ * API_LOG_EVERY_MS is enough to see it in the error log. */
+#define API_LOG_EVERY_MS 10000
+
+static bool api_log_allowed(enum ecode rc)
+{
+	static _Atomic int64_t last_logged_ms[EC__COUNT];
+	int64_t now = clock_mono_ms(), last;
+
+	if (rc != EC_TOO_MANY_WAITERS && rc != EC_DB_BUSY)
+		return true;
+	last = atomic_load(&last_logged_ms[rc]);
+	if (last && now - last < API_LOG_EVERY_MS)
+		return false;
+	return atomic_compare_exchange_strong(&last_logged_ms[rc], &last, now);
+}
+
 enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 			   enum ecode pre_rc, struct response *res,
 			   struct api_wait *wait)
@@ -873,7 +891,8 @@ enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 		if (!(rc == EC_THROTTLED && res->status == 429))
 			api_error(res, rc, NULL);
 		parked = false;
-		if (api_errors[rc].status >= 500 || !api_errors[rc].status)
+		if ((api_errors[rc].status >= 500 || !api_errors[rc].status) &&
+		    api_log_allowed(rc))
 			log_warn("%s %s: %s", req->method_name,
 				 req->uri_path ? req->uri_path : "?",
 				 ecode_name(rc));
