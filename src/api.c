@@ -384,16 +384,22 @@ static bool api_needs_reset(const struct store_snapshot *snap, int64_t since)
 	return snap->first_id == 0 || since < snap->first_id - 1;
 }
 
+static bool api_has_room(struct api_ctx *ctx)
+{
+	return !ctx->hub || hub_has_room(ctx->hub);
+}
+
 /* Brings the session online (SPEC: again whenever a client streams or
- * polls) and checks there is room to park. */
+ * polls).  A stream always parks, so it is refused at once when the hub is
+ * full; a poll only when it would have to wait. */
 static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
-				   struct store_session *s)
+				   struct store_session *s, bool always_parks)
 {
 	enum ecode rc;
 
 	if ((rc = api_session(ctx, req, s)) != EC_OK)
 		return rc;
-	if (ctx->hub && !hub_has_room(ctx->hub))
+	if (always_parks && !api_has_room(ctx))
 		return EC_TOO_MANY_WAITERS;
 	return presence_seen(ctx->st, s,
 			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
@@ -472,7 +478,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	if (resume_text && *resume_text &&
 	    (rc = api_parse_id(resume_text, &resume)) != EC_OK)
 		return rc;
-	if ((rc = api_waiter_begin(ctx, req, &s)) != EC_OK)
+	if ((rc = api_waiter_begin(ctx, req, &s, true)) != EC_OK)
 		return rc;
 	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
 		return rc;
@@ -541,7 +547,7 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		return EC_INVALID_PARAM;
 	if (timeout > ctx->cfg->poll_timeout_s)
 		timeout = ctx->cfg->poll_timeout_s;
-	if ((rc = api_waiter_begin(ctx, req, &s)) != EC_OK)
+	if ((rc = api_waiter_begin(ctx, req, &s, false)) != EC_OK)
 		return rc;
 	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
 		return rc;
@@ -571,6 +577,10 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		}
 	}
 	/* Nothing pending: park until an event or the timeout. */
+	if (!api_has_room(ctx)) {
+		rc = EC_TOO_MANY_WAITERS;
+		goto out;
+	}
 	wait->kind = HUB_POLL;
 	wait->cursor = since;
 	wait->session_id = s.id;
