@@ -12,10 +12,9 @@
 
 #include "api.h"
 #include "config.h"
+#include "fixture.h"
 #include "store.h"
 
-static char tmp_dir[] = "/tmp/emitcgi-test-api.XXXXXX";
-static char db_path[256];
 static struct store *st;
 static const char *token_value;
 
@@ -24,23 +23,21 @@ static const char *fake_getenv(const char *name)
 	if (strcmp(name, "EMITCGI_METRICS_TOKEN") == 0)
 		return token_value;
 	if (strcmp(name, "EMITCGI_DB") == 0)
-		return db_path;
+		return fixture_db;
 	return NULL;
 }
 
 static void setup(void)
 {
-	static int n;
-
-	snprintf(db_path, sizeof(db_path), "%s/api-%d.db", tmp_dir, n++);
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	fixture_setup();
+	st = fixture_store();
 }
 
 static void teardown(void)
 {
 	store_close(st);
 	st = NULL;
+	fixture_teardown();
 }
 
 static long read_nothing(void *io, char *data, size_t len)
@@ -130,7 +127,7 @@ START_TEST(test_health_ok_then_unusable)
 	response_release(&res);
 
 	/* Someone replaces the schema under the running program. */
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(fixture_db, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
 				      NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -149,12 +146,9 @@ int main(void)
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	char cmd[300];
 
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
+	if (fixture_begin("api") != 0)
 		return 1;
-	}
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_metrics_access, 0,
 			    sizeof(metrics_rows) / sizeof(metrics_rows[0]));
@@ -164,8 +158,6 @@ int main(void)
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, CK_SILENT);
 	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmp_dir);
+	fixture_end();
 	return 0;
 }

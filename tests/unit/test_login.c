@@ -11,7 +11,6 @@
 #include "autoconfig.h"
 
 #include <check.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <regex.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "login.h"
 #include "request.h"
 #include "response.h"
+#include "fixture.h"
 #include "store.h"
 
 #ifndef LOGIN_SOURCE_PATH
@@ -41,42 +41,19 @@
 
 #define DAY_MS (24 * 3600 * 1000LL)
 
-/* main() makes base_dir; each test (in its own process) a directory in
- * it, so that main() can remove everything even after a failed test. */
-static char base_dir[64];
-static char tmp_dir[128];
-static char db_path[160];
 static struct store *st;
-
-static int remove_cb(const char *path, const struct stat *sb, int flag,
-		     struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-	(void)nftw(dir, remove_cb, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 static void setup(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	fixture_setup();
+	st = fixture_store();
 }
 
 static void teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	remove_tree(tmp_dir);
+	fixture_teardown();
 }
 
 static struct store_user add_user(const char *name)
@@ -397,7 +374,7 @@ START_TEST(test_login_concurrent)
 			int bad = 0;
 
 			snprintf(name, sizeof(name), "user%d", k);
-			if (store_open(db_path, &mine) != EC_OK ||
+			if (store_open(fixture_db, &mine) != EC_OK ||
 			    store_user_find(mine, name, &u) != EC_OK)
 				_exit(2);
 			for (int i = 0; i < EACH; i++)
@@ -670,11 +647,8 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 
-	snprintf(base_dir, sizeof(base_dir), "/tmp/emitcgi-login-XXXXXX");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
+	if (fixture_begin("login") != 0)
 		return 1;
-	}
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_io_emit_rows, 0,
@@ -695,6 +669,6 @@ int main(void)
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, CK_SILENT);
 	srunner_free(sr);
-	remove_tree(base_dir);
+	fixture_end();
 	return 0;
 }

@@ -6,7 +6,6 @@
 #include "autoconfig.h"
 
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,47 +15,25 @@
 #include "log.h"
 #include "login.h"
 #include "presence.h"
+#include "fixture.h"
 #include "store.h"
 
 #define IDLE_MS 60000
 #define DAY_MS (24 * 3600 * 1000LL)
 
-/* main() makes base_dir; each test (in its own process) a directory in
- * it, so that main() can remove everything even after a failed test. */
-static char base_dir[64];
-static char tmp_dir[128];
-static char db_path[160];
 static struct store *st;
-
-static int remove_cb(const char *path, const struct stat *sb, int flag,
-		     struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-	(void)nftw(dir, remove_cb, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 static void setup(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	fixture_setup();
+	st = fixture_store();
 }
 
 static void teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	remove_tree(tmp_dir);
+	fixture_teardown();
 }
 
 /* Logs `name` in at now_ms with a fresh session; *s gets the session. */
@@ -238,11 +215,8 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 
-	snprintf(base_dir, sizeof(base_dir), "/tmp/emitcgi-presence-XXXXXX");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
+	if (fixture_begin("presence") != 0)
 		return 1;
-	}
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_seen_offline_goes_online);
@@ -256,6 +230,6 @@ int main(void)
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, CK_SILENT);
 	srunner_free(sr);
-	remove_tree(base_dir);
+	fixture_end();
 	return 0;
 }

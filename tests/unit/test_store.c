@@ -9,7 +9,6 @@
 
 #include <check.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,58 +23,22 @@
 #include "log.h"
 #include "login.h"
 #include "sql_migrations.h"
+#include "fixture.h"
 #include "store.h"
 
 #define HASH "$y$j9T$salt$hash"
 #define DAY_MS (24 * 3600 * 1000LL)
 
-/* main() makes base_dir; each test (in its own process) a directory in
- * it, so that main() can remove everything even after a failed test. */
-static char base_dir[64];
-static char tmp_dir[128];
-static char db_path[160];
 
 /* The users add_user() made in this test, for login_as(). */
 #define USERS_MAX 8
 static struct store_user users[USERS_MAX];
 static size_t n_users;
 
-static int remove_cb(const char *path, const struct stat *sb, int flag,
-		     struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-	(void)nftw(dir, remove_cb, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
-	log_set_level(LOG_LEVEL_ERROR);
+	fixture_setup();
 	n_users = 0;
-}
-
-static void teardown(void)
-{
-	remove_tree(tmp_dir);
-}
-
-static struct store *fresh_store(void)
-{
-	struct store *st = NULL;
-
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
-	ck_assert_ptr_nonnull(st);
-	return st;
 }
 
 static int64_t add_user(struct store *st, const char *name)
@@ -193,7 +156,7 @@ static int64_t sql_int(const char *sql)
 	sqlite3_stmt *s;
 	int64_t v;
 
-	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY,
+	ck_assert_int_eq(sqlite3_open_v2(fixture_db, &db, SQLITE_OPEN_READONLY,
 					 NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
@@ -277,19 +240,19 @@ START_TEST(test_migrate_fresh_and_again)
 
 	ck_assert_int_ge(store_schema_version(), 1);
 	ck_assert_int_eq(store_schema_version(), sql_migrations_count);
-	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_OK);
+	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_OK);
 	ck_assert_int_eq(from, 0);
 	ck_assert_int_eq(to, store_schema_version());
-	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_OK);
+	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_OK);
 	ck_assert_int_eq(from, store_schema_version());
 	ck_assert_int_eq(to, store_schema_version());
 	ck_assert_int_eq(sql_int("PRAGMA user_version"),
 			 store_schema_version());
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_health(st, &v), EC_OK);
 	ck_assert_int_eq(v, store_schema_version());
 	store_close(st);
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
 }
 END_TEST
 
@@ -307,7 +270,7 @@ START_TEST(test_migrate_concurrent)
 		pid[i] = fork();
 		ck_assert_int_ge(pid[i], 0);
 		if (pid[i] == 0)
-			_exit(store_migrate(db_path, NULL, NULL) == EC_OK ? 0 :
+			_exit(store_migrate(fixture_db, NULL, NULL) == EC_OK ? 0 :
 			      1);
 	}
 	for (int i = 0; i < KIDS; i++) {
@@ -315,7 +278,7 @@ START_TEST(test_migrate_concurrent)
 		ck_assert(WIFEXITED(status));
 		ck_assert_int_eq(WEXITSTATUS(status), 0);
 	}
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	store_close(st);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master "
 				 "WHERE name = 'users'"), 1);
@@ -329,11 +292,11 @@ START_TEST(test_schema_sql_equals_migrations)
 
 	buf_init(&a, 1 << 20);
 	buf_init(&b, 1 << 20);
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
-	snprintf(other, sizeof(other), "%s/schema.db", tmp_dir);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
+	snprintf(other, sizeof(other), "%s/schema.db", fixture_dir);
 	ck_assert_ptr_nonnull(strstr(sql_schema, "CREATE TABLE"));
 	sql_exec(other, sql_schema);
-	schema_dump(db_path, &a);
+	schema_dump(fixture_db, &a);
 	schema_dump(other, &b);
 	ck_assert_ptr_nonnull(strstr(buf_str(&a), "table|events|events|"));
 	ck_assert_str_eq(buf_str(&a), buf_str(&b));
@@ -350,12 +313,12 @@ START_TEST(test_open_unusable)
 	int fd, from = -1, to = -1;
 
 	/* missing file */
-	ck_assert_int_eq(store_open(db_path, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_DB_SCHEMA);
 	ck_assert_ptr_null(st);
-	ck_assert_int_ne(access(db_path, F_OK), 0);
+	ck_assert_int_ne(access(fixture_db, F_OK), 0);
 
 	/* empty file: refused and left untouched */
-	snprintf(path, sizeof(path), "%s/empty.db", tmp_dir);
+	snprintf(path, sizeof(path), "%s/empty.db", fixture_dir);
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -364,7 +327,7 @@ START_TEST(test_open_unusable)
 	ck_assert_int_eq(sb.st_size, 0);
 
 	/* not a database */
-	snprintf(path, sizeof(path), "%s/junk.db", tmp_dir);
+	snprintf(path, sizeof(path), "%s/junk.db", fixture_dir);
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	for (int i = 0; i < 64; i++)
@@ -375,12 +338,12 @@ START_TEST(test_open_unusable)
 	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_SCHEMA);
 
 	/* newer than this program */
-	ck_assert_int_eq(store_migrate(db_path, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		 store_schema_version() + 1);
-	sql_exec(db_path, sql);
-	ck_assert_int_eq(store_open(db_path, &st), EC_DB_SCHEMA);
-	ck_assert_int_eq(store_migrate(db_path, &from, &to), EC_DB_SCHEMA);
+	sql_exec(fixture_db, sql);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_DB_SCHEMA);
 	ck_assert_int_eq(from, store_schema_version() + 1);
 	ck_assert_int_eq(to, store_schema_version() + 1);
 }
@@ -388,13 +351,13 @@ END_TEST
 
 START_TEST(test_health_sees_replaced_schema)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	char sql[64];
 	int v = 0;
 
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		 store_schema_version() + 1);
-	sql_exec(db_path, sql);
+	sql_exec(fixture_db, sql);
 	ck_assert_int_eq(store_health(st, &v), EC_DB_SCHEMA);
 	ck_assert_int_eq(v, store_schema_version() + 1);
 	store_close(st);
@@ -405,7 +368,7 @@ END_TEST
 
 START_TEST(test_users)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_user u;
 	char long_name[STORE_USERNAME_MAX + 2];
 
@@ -471,7 +434,7 @@ static const struct fail_row {
 
 START_TEST(test_login_failures)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	int failures;
 	int64_t end;
 
@@ -516,7 +479,7 @@ END_TEST
 
 START_TEST(test_login_event_pair)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	struct evlist l;
@@ -552,7 +515,7 @@ END_TEST
 
 START_TEST(test_three_logins_count_up)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	const char *names[] = { "alice", "bob", "alice" };
 	struct store_presence p;
 	struct evlist l;
@@ -578,7 +541,7 @@ END_TEST
 
 START_TEST(test_logout)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	struct evlist l;
@@ -632,7 +595,7 @@ END_TEST
 
 START_TEST(test_touch)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	struct evlist l;
@@ -687,7 +650,7 @@ END_TEST
 
 START_TEST(test_batch_touch)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s[3];
 	struct evlist l;
@@ -745,7 +708,7 @@ END_TEST
 
 START_TEST(test_reap_idle)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	struct evlist l;
@@ -775,7 +738,7 @@ END_TEST
 
 START_TEST(test_reap_expiry)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	struct evlist l;
@@ -825,7 +788,7 @@ END_TEST
 
 START_TEST(test_find_expired)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s;
 	int64_t uid = add_user(st, "alice");
@@ -912,7 +875,7 @@ static const struct tx_row {
 START_TEST(test_transaction)
 {
 	const struct tx_row *r = &tx_rows[_i];
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_session s;
 	struct store_snapshot snap;
 	struct evlist l;
@@ -971,13 +934,13 @@ static enum ecode tx_insert_one(struct store *st, void *arg)
 
 START_TEST(test_session_insert_counts)
 {
-	struct store *a = fresh_store(), *b = NULL;
+	struct store *a = fixture_store(), *b = NULL;
 	struct script x = { 0 };
 	struct evlist l;
 	int64_t uid = add_user(a, "alice");
 	int calls = 0;
 
-	ck_assert_int_eq(store_open(db_path, &b), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
 	store_set_commit_hook(a, count_hook, &calls);
 	/* every connection's sessions count; no events of its own, so no
 	 * hook either */
@@ -1046,7 +1009,7 @@ END_TEST
 
 START_TEST(test_snapshot)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_snapshot snap;
 	int64_t alice = add_user(st, "alice");
@@ -1098,7 +1061,7 @@ static void append_n(struct store *st, int n)
 
 START_TEST(test_events_after_limit)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct evlist l;
 
 	append_n(st, 10);
@@ -1150,7 +1113,7 @@ static const struct json_row {
 
 START_TEST(test_event_append_checks)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	const struct json_row *r = &json_rows[_i];
 	int64_t id = -1, before, after;
 
@@ -1171,7 +1134,7 @@ END_TEST
 
 START_TEST(test_trim)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_snapshot snap;
 	struct evlist l;
 	int64_t deleted = -1, last, id;
@@ -1209,10 +1172,10 @@ START_TEST(test_trim)
 	store_close(st);
 
 	/* ... also for a new connection */
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_trim(st, 0, NULL), EC_OK);
 	store_close(st);
-	ck_assert_int_eq(store_open(db_path, &st), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 12);
 	store_close(st);
@@ -1221,7 +1184,7 @@ END_TEST
 
 START_TEST(test_commit_hook)
 {
-	struct store *st = fresh_store();
+	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s1, s2;
 	struct store_snapshot snap;
@@ -1286,13 +1249,13 @@ END_TEST
 
 START_TEST(test_two_connections)
 {
-	struct store *a = fresh_store(), *b = NULL;
+	struct store *a = fixture_store(), *b = NULL;
 	struct store_presence p;
 	struct store_snapshot snap;
 	struct evlist l;
 	int64_t last = -1, id, uid;
 
-	ck_assert_int_eq(store_open(db_path, &b), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
 	ck_assert_int_eq(store_last_event_id(b, &last), EC_OK);
 	ck_assert_int_eq(last, 0);
 	ck_assert_int_eq(store_event_append(a, "hello", "\"from a\"", 1, &id),
@@ -1328,12 +1291,9 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 
-	snprintf(base_dir, sizeof(base_dir), "/tmp/emitcgi-store-XXXXXX");
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
+	if (fixture_begin("store") != 0)
 		return 1;
-	}
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fixture_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_migrate_fresh_and_again);
 	tcase_add_test(tc, test_migrate_concurrent);
@@ -1368,6 +1328,6 @@ int main(void)
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, CK_SILENT);
 	srunner_free(sr);
-	remove_tree(base_dir);
+	fixture_end();
 	return 0;
 }

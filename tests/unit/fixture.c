@@ -1,0 +1,67 @@
+/* fixture.c -- temporary directories and databases (see fixture.h). */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fixture.h"
+#include "log.h"
+#include "store.h"
+
+static char fixture_base[64];
+char fixture_dir[128];
+char fixture_db[160];
+
+static int fixture_remove_cb(const char *path, const struct stat *sb, int flag,
+			     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+static void fixture_remove_tree(const char *dir)
+{
+	(void)nftw(dir, fixture_remove_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int fixture_begin(const char *name)
+{
+	snprintf(fixture_base, sizeof(fixture_base), "/tmp/emitcgi-%s-XXXXXX",
+		 name);
+	if (!mkdtemp(fixture_base)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return 0;
+}
+
+void fixture_end(void)
+{
+	fixture_remove_tree(fixture_base);
+}
+
+void fixture_setup(void)
+{
+	snprintf(fixture_dir, sizeof(fixture_dir), "%s/t-XXXXXX", fixture_base);
+	ck_assert_ptr_nonnull(mkdtemp(fixture_dir));
+	snprintf(fixture_db, sizeof(fixture_db), "%s/test.db", fixture_dir);
+	log_set_level(LOG_LEVEL_ERROR);
+}
+
+void fixture_teardown(void)
+{
+	fixture_remove_tree(fixture_dir);
+}
+
+struct store *fixture_store(void)
+{
+	struct store *st = NULL;
+
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
+	return st;
+}

@@ -1,0 +1,28 @@
+/* fixture.h -- temporary directories and databases for the unit tests.
+ *
+ * main() calls fixture_begin("store") once: it makes
+ * /tmp/emitcgi-store-XXXXXX.  Each test (Check runs each in its own process)
+ * gets a directory of its own inside it from fixture_setup(), with
+ * fixture_db naming test.db there; fixture_teardown() removes it, and
+ * fixture_end() in main() removes everything, even after a failed test.
+ */
+#ifndef EMITCGI_TEST_FIXTURE_H
+#define EMITCGI_TEST_FIXTURE_H
+
+struct store;
+
+extern char fixture_dir[128]; /* this test's directory */
+extern char fixture_db[160];  /* fixture_dir/test.db (not created) */
+
+/* 0, or -1 after printing why. */
+int fixture_begin(const char *name);
+void fixture_end(void);
+
+/* For tcase_add_checked_fixture(); also quiets the log to errors. */
+void fixture_setup(void);
+void fixture_teardown(void);
+
+/* Migrates fixture_db and opens a connection to it (asserts). */
+struct store *fixture_store(void);
+
+#endif
