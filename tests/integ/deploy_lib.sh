@@ -509,6 +509,11 @@ deploy_scenario()
 	api GET /api/health
 	check_eq "GET /api/health: 200, status ok" "200 ok" \
 		"$HTTP_STATUS $(body_get .status)"
+	# /_api/ reaches emitcgi too (its JSON 404 while EMITCGI_FCC_TESTING
+	# is off), so turning the option on is all a user has to do.
+	api GET /_api/server.js
+	check_error "GET /_api/server.js is routed to emitcgi (off: its JSON 404)" \
+		404 not_found
 
 	register alice "$DEPLOY_PW"
 	st1=$HTTP_STATUS
