@@ -105,6 +105,16 @@ wait "$pid" 2>/dev/null
 check_eq "... with status 0" 0 $?
 ok "... and the open stream is ended, not left hanging" integ_wait_pid "$s1" 5
 
+# ---- the systemd unit is valid (systemd-analyze needs no running systemd) ----
+if command -v systemd-analyze >/dev/null 2>&1; then
+	sed "s#/usr/local/sbin/emitcgi#$EMITCGI_BIN#g" \
+		"$top_srcdir/contrib/emitcgi.service" >"$T/emitcgi.service"
+	ok "contrib/emitcgi.service passes systemd-analyze verify" \
+		systemd-analyze verify --man=no "$T/emitcgi.service"
+else
+	diag "systemd-analyze not installed: unit not verified"
+fi
+
 integ_stop_all
 integ_check_sanitizers
 tap_done
