@@ -1,6 +1,6 @@
 /* test_api.c -- api.c through api_serve(): what no front server can show
- * from 127.0.0.1 (metrics from afar, the token) and /health when the
- * database is unusable.  The walkthrough itself is in tests/integ/. */
+ * from 127.0.0.1 (metrics from afar, the token, HTTPS) and /health when
+ * the database is unusable.  The walkthrough itself is in tests/integ/. */
 #include "autoconfig.h"
 
 #include <check.h>
@@ -40,9 +40,51 @@ static void teardown(void)
 	fixture_teardown();
 }
 
+struct body {
+	const char *data;
+	size_t len, off;
+};
+
+static long read_body(void *io, char *data, size_t len)
+{
+	struct body *b = io;
+	size_t n = b->len - b->off;
+
+	if (n > len)
+		n = len;
+	memcpy(data, b->data + b->off, n);
+	b->off += n;
+	return (long)n;
+}
+
 static long read_nothing(void *io, char *data, size_t len)
 {
 	return 0;
+}
+
+/* POST uri with a body of the given type; extra is one more CGI variable
+ * (or NULL). */
+static void post(const char *uri, const char *type, const char *data,
+		 const char *extra, struct response *res)
+{
+	struct config cfg;
+	struct api_ctx ctx = { .cfg = &cfg, .st = st };
+	struct body body = { .data = data, .len = strlen(data) };
+	struct api_wait wait = { 0 };
+	struct request req;
+	char u[256], t[128], l[64], msg[256];
+	char *envp[] = { "REQUEST_METHOD=POST", u, t, l, "HTTP_HOST=localhost",
+			 "REMOTE_ADDR=127.0.0.1", (char *)extra, NULL };
+
+	ck_assert_int_eq(config_load(&cfg, fake_getenv, msg, sizeof(msg)), EC_OK);
+	snprintf(u, sizeof(u), "REQUEST_URI=%s", uri);
+	snprintf(t, sizeof(t), "CONTENT_TYPE=%s", type);
+	snprintf(l, sizeof(l), "CONTENT_LENGTH=%zu", body.len);
+	request_init(&req);
+	response_init(res);
+	ck_assert_int_eq(api_serve(&ctx, &req, envp, read_body, &body, res,
+				   &wait), API_FINISHED);
+	request_release(&req);
 }
 
 /* GET uri from remote with an optional Authorization header. */
@@ -141,6 +183,36 @@ START_TEST(test_health_ok_then_unusable)
 }
 END_TEST
 
+/* SPEC: the cookie is HttpOnly, SameSite=Lax, Path=/, and Secure under
+ * HTTPS; form bodies work as JSON ones do. */
+START_TEST(test_login_cookie_secure_under_https)
+{
+	static const char form[] = "username=erin&password=correct+horse";
+	struct response res;
+	const char *h;
+
+	post("/api/register", "application/x-www-form-urlencoded", form, NULL,
+	     &res);
+	ck_assert_int_eq(res.status, 201);
+	response_release(&res);
+
+	post("/api/login", "application/x-www-form-urlencoded", form, NULL, &res);
+	ck_assert_int_eq(res.status, 200);
+	h = buf_str(&res.headers);
+	ck_assert_ptr_nonnull(strstr(h, "; HttpOnly; SameSite=Lax; Path=/"));
+	ck_assert_ptr_null(strstr(h, "Secure"));
+	response_release(&res);
+
+	post("/api/login", "application/x-www-form-urlencoded", form,
+	     "HTTPS=on", &res);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers), "; Secure\r\n"));
+	ck_assert_str_eq(buf_str(&res.body),
+			 "{\"username\":\"erin\",\"currentUsers\":2}");
+	response_release(&res);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api");
@@ -153,6 +225,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_metrics_access, 0,
 			    sizeof(metrics_rows) / sizeof(metrics_rows[0]));
 	tcase_add_test(tc, test_health_ok_then_unusable);
+	tcase_add_test(tc, test_login_cookie_secure_under_https);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_tap(sr, "-");
