@@ -73,13 +73,20 @@ static void cgi_committed(void *arg)
 static void cgi_touch(void *arg, const int64_t *ids, size_t n)
 {
 	struct cgi_state *cs = arg;
+	int64_t ended[1];
+	size_t n_ended = 0;
 	enum ecode rc;
 
+	/* One request per process: at most one parked session. */
+	if (n > 1)
+		n = 1;
 	rc = presence_tick(cs->st, ids, n,
 			   (int64_t)cs->cfg->presence_timeout_s * 1000,
-			   clock_wall_ms(), NULL);
+			   clock_wall_ms(), NULL, ended, &n_ended);
 	if (rc != EC_OK)
 		log_warn("presence: %s", ecode_name(rc));
+	else
+		hub_end_sessions(cs->hub, ended, n_ended);
 	rc = store_trim(cs->st, cs->cfg->retention, NULL);
 	if (rc != EC_OK)
 		log_warn("retention: %s", ecode_name(rc));

@@ -3,7 +3,8 @@
  * Threads:
  *   accept x cfg->threads   FCGX_Accept_r → api_serve → write or park
  *   hub                     hub_run(): every parked waiter, one epoll loop
- *   housekeeping            presence_tick() and store_trim() every second
+ *   housekeeping            presence_tick() and store_trim() every second;
+ *                           ends the waiters of sessions that ended
  *   main                    sigwait(): SIGTERM/SIGINT start the shutdown
  * Every thread that touches the database has its own store connection;
  * each one's commit hook wakes the hub of this process and pokes the notify
@@ -351,8 +352,8 @@ static void *fcgi_housekeeping_main(void *arg)
 	struct fcgi_server *srv = arg;
 	int64_t idle_ms = (int64_t)srv->cfg->presence_timeout_s * 1000;
 	int64_t now;
-	int64_t *ids = NULL;
-	size_t n, cap = 0;
+	int64_t *ids = NULL, *ended = NULL;
+	size_t n, n_ended, cap = 0;
 	struct store *st;
 	struct timespec deadline;
 	enum ecode rc;
@@ -373,10 +374,13 @@ static void *fcgi_housekeeping_main(void *arg)
 		n = srv->n_parked;
 		if (n > cap) {
 			int64_t *p = realloc(ids, n * sizeof(*p));
+			int64_t *e = p ? realloc(ended, n * sizeof(*e)) : NULL;
 
-			if (!p)
+			if (p)
+				ids = p;
+			if (!e)
 				continue;
-			ids = p;
+			ended = e;
 			cap = n;
 		}
 		if (n)
@@ -384,9 +388,12 @@ static void *fcgi_housekeeping_main(void *arg)
 		pthread_mutex_unlock(&srv->parked_lock);
 
 		now = clock_wall_ms();
-		rc = presence_tick(st, ids, n, idle_ms, now, NULL);
+		rc = presence_tick(st, ids, n, idle_ms, now, NULL, ended,
+				   &n_ended);
 		if (rc != EC_OK)
 			log_warn("presence: %s", ecode_name(rc));
+		else
+			hub_end_sessions(srv->hub, ended, n_ended);
 		/* Cheap when there is nothing to trim: a read, no lock. */
 		rc = store_trim(st, srv->cfg->retention, NULL);
 		if (rc != EC_OK)
@@ -395,6 +402,7 @@ static void *fcgi_housekeeping_main(void *arg)
 	}
 	pthread_mutex_unlock(&srv->parked_lock);
 	free(ids);
+	free(ended);
 	store_close(st);
 	return NULL;
 }

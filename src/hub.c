@@ -194,6 +194,9 @@ struct hub {
 	pthread_mutex_t mu;
 	struct hub_list queue; /* QUEUED waiters */
 	bool stopping;	       /* under mu: hub_park() refuses */
+	int64_t *ended;	       /* under mu: hub_end_sessions() ids */
+	size_t n_ended, cap_ended;
+	atomic_bool ended_req;
 	atomic_int n_waiters;  /* queued, parked and closing */
 	atomic_bool queued, committed, stop_req;
 	atomic_int st_sse, st_poll;
@@ -939,6 +942,49 @@ static void hub_end_all(struct hub *hub, bool with_events)
 			    true, with_events);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Ends the waiters of the sessions hub_end_sessions() named. */
+static void hub_end_ended(struct hub *hub)
+{
+	struct hub_list *heads[] = {&hub->sse, &hub->poll};
+	int64_t *ids;
+	size_t n;
+
+	if (!atomic_exchange(&hub->ended_req, false))
+		return;
+	pthread_mutex_lock(&hub->mu);
+	ids = hub->ended;
+	n = hub->n_ended;
+	hub->ended = NULL;
+	hub->n_ended = hub->cap_ended = 0;
+	pthread_mutex_unlock(&hub->mu);
+	qsort(ids, n, sizeof(*ids), cmp_i64);
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		struct hub_list *l, *next;
+
+		for (l = heads[i]->next; l != heads[i]; l = next) {
+			struct waiter *w = container_of(l, struct waiter, link);
+
+			next = l->next;
+			if (w->session_id <= 0 ||
+			    !bsearch(&w->session_id, ids, n, sizeof(*ids),
+				     cmp_i64))
+				continue;
+			if (w->kind == HUB_SSE)
+				waiter_end(hub, w);
+			else
+				poll_answer(hub, w, true, true);
+		}
+	}
+	free(ids);
+}
+
 struct reader {
 	struct hub *hub;
 	size_t n;
@@ -1340,12 +1386,18 @@ static int hub_tick(struct loop *loop, void *ctx)
 	if (atomic_load(&hub->stop_req) && !hub->stop_begun)
 		hub_begin_stop(hub, now);
 	hub_adopt_queue(hub, now);
+	/* Sessions to end: read the store first, so that a logout's own
+	 * events (committed before anyone could see the session gone) reach
+	 * its stream before the stream ends. */
+	if (atomic_load(&hub->ended_req))
+		hub->check_now = true;
 	if (atomic_exchange(&hub->committed, false) || hub->check_now ||
 	    now >= hub->next_check_ms) {
 		hub->check_now = false;
 		hub->next_check_ms = now + hub->opts.fallback_check_ms;
 		hub_check(hub);
 	}
+	hub_end_ended(hub);
 	hub_timers(hub, now);
 	hub_free_dead(hub);
 	if (hub->stop_begun &&
@@ -1452,6 +1504,7 @@ void hub_free(struct hub *hub)
 	ring_clear(hub);
 	free(hub->heap);
 	free(hub->touch_ids);
+	free(hub->ended);
 	buf_release(&hub->fmt);
 	buf_release(&hub->body);
 	if (hub->wake_fd >= 0 && close(hub->wake_fd) < 0)
@@ -1522,6 +1575,30 @@ bool hub_has_room(struct hub *hub)
 {
 	return hub->opts.max_waiters <= 0 ||
 	       atomic_load(&hub->n_waiters) < hub->opts.max_waiters;
+}
+
+void hub_end_sessions(struct hub *hub, const int64_t *ids, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&hub->mu);
+	if (hub->n_ended + n > hub->cap_ended) {
+		size_t cap = hub->n_ended + n;
+		int64_t *p = realloc(hub->ended, cap * sizeof(*p));
+
+		if (!p) {
+			pthread_mutex_unlock(&hub->mu);
+			log_error("hub: out of memory ending sessions");
+			return;
+		}
+		hub->ended = p;
+		hub->cap_ended = cap;
+	}
+	memcpy(hub->ended + hub->n_ended, ids, n * sizeof(*ids));
+	hub->n_ended += n;
+	pthread_mutex_unlock(&hub->mu);
+	atomic_store(&hub->ended_req, true);
+	hub_wake(hub);
 }
 
 void hub_events_committed(struct hub *hub)

@@ -93,6 +93,12 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec);
 /* False when max_waiters are parked: the caller answers 503 instead. */
 bool hub_has_room(struct hub *hub);
 
+/* These sessions have ended (logout, expiry: presence_tick() tells): end
+ * their waiters as hub_stop() would, streams closed, polls answered with
+ * what they have.  The clients' next requests get 401.  Thread-safe; ids
+ * are copied. */
+void hub_end_sessions(struct hub *hub, const int64_t *ids, size_t n);
+
 /* Events were committed by this process: check the store now.  Cheap,
  * async-signal-safe (an eventfd write). */
 void hub_events_committed(struct hub *hub);

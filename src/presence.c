@@ -3,7 +3,8 @@
  * Policy only; the store does the work and commits the events:
  *
  *   presence_seen(st, &session, idle_ms, now, &p)   per stream or poll
- *   presence_tick(st, parked, n, idle_ms, now, &c)  about once a second
+ *   presence_tick(st, parked, n, idle_ms, now, &c, ended, &n_ended)
+ *                                                   about once a second
  *
  * Invariants:
  * - A session that a client streams or polls from is online and its
@@ -51,15 +52,18 @@ enum ecode presence_seen(struct store *st, const struct store_session *s,
 }
 
 enum ecode presence_tick(struct store *st, const int64_t *parked, size_t n,
-			 int64_t idle_ms, int64_t now_ms, int *changes)
+			 int64_t idle_ms, int64_t now_ms, int *changes,
+			 int64_t *ended, size_t *n_ended)
 {
 	int on = 0, off = 0;
 	enum ecode rc;
 
 	if (changes)
 		*changes = 0;
-	if (n > 0 &&
-	    (rc = store_sessions_touch(st, parked, n, now_ms, &on)) != EC_OK)
+	if (n_ended)
+		*n_ended = 0;
+	if (n > 0 && (rc = store_sessions_touch(st, parked, n, now_ms, &on,
+						ended, n_ended)) != EC_OK)
 		return rc;
 	rc = store_sessions_reap(st, now_ms, idle_ms, &off);
 	if (changes)

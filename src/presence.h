@@ -26,8 +26,11 @@ enum ecode presence_seen(struct store *st, const struct store_session *s,
 
 /* Touches the parked sessions (ids may repeat; n may be 0), then takes
  * offline the idle and expired ones.  *changes (may be NULL) counts
- * sessions that went online or offline. */
+ * sessions that went online or offline.  Parked ids whose session has
+ * ended (logout, expiry) go to ended (room for n; may be NULL), so that
+ * the caller can end their waiters. */
 enum ecode presence_tick(struct store *st, const int64_t *parked, size_t n,
-			 int64_t idle_ms, int64_t now_ms, int *changes);
+			 int64_t idle_ms, int64_t now_ms, int *changes,
+			 int64_t *ended, size_t *n_ended);
 
 #endif

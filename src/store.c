@@ -1140,23 +1140,30 @@ fail:
 }
 
 enum ecode store_sessions_touch(struct store *st, const int64_t *ids, size_t n,
-				int64_t now_ms, int *went_online)
+				int64_t now_ms, int *went_online,
+				int64_t *ended, size_t *n_ended)
 {
 	int64_t count = -1, event_id;
+	size_t gone = 0;
 	bool on;
 	int total = 0;
 	enum ecode rc;
 
 	if (went_online)
 		*went_online = 0;
+	if (n_ended)
+		*n_ended = 0;
 	if (n == 0)
 		return EC_OK;
 	if ((rc = tx_begin(st, true)) != EC_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		rc = touch_one(st, ids[i], now_ms, &count, &on, &event_id);
-		if (rc == EC_NOT_FOUND)
-			continue; /* logged out or expired meanwhile */
+		if (rc == EC_NOT_FOUND) { /* logged out or expired meanwhile */
+			if (ended)
+				ended[gone++] = ids[i];
+			continue;
+		}
 		if (rc != EC_OK)
 			goto fail;
 		total += on;
@@ -1165,6 +1172,8 @@ enum ecode store_sessions_touch(struct store *st, const int64_t *ids, size_t n,
 		return rc;
 	if (went_online)
 		*went_online = total;
+	if (n_ended)
+		*n_ended = gone;
 	return EC_OK;
 fail:
 	tx_rollback(st);

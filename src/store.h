@@ -156,9 +156,12 @@ enum ecode store_session_touch(struct store *st, int64_t session_id,
 			       int64_t now_ms, struct store_presence *out);
 
 /* Same for many sessions at once (the hub's parked waiters), in one
- * transaction; *went_online counts sessions that came back online. */
+ * transaction; *went_online counts sessions that came back online.  Ids of
+ * sessions that no longer exist or expired (logout, expiry) are skipped
+ * and, when ended is not NULL (room for n), copied there (*n_ended). */
 enum ecode store_sessions_touch(struct store *st, const int64_t *ids, size_t n,
-				int64_t now_ms, int *went_online);
+				int64_t now_ms, int *went_online,
+				int64_t *ended, size_t *n_ended);
 
 /* Takes offline every online session whose last_seen is older than
  * now_ms - idle_ms or that expired, one event pair per session, in one

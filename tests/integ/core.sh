@@ -144,6 +144,7 @@ check_eq "alice's second long-poll returns user count 3 first" \
 	"200 $((L1 + 3))	user count	3" "$POLL_STATUS $(poll_events "$POLL_BODY" | head -n 1)"
 
 sse_start "$T/carol.jar" "$T/sc"
+SC_PID=$SSE_PID
 SC=$SSE_PID
 sse_wait "$T/sc" "user count" 3 10
 check_eq "carol's stream: snapshot user count 3" \
@@ -189,6 +190,8 @@ check_response "/count after logout" 200 \
 	"{\"currentUsers\":2,\"uniqueUsers\":2,\"lastEventId\":$LAST}"
 api GET /api/me -b "$T/carol.jar"
 check_error "/me after logout: 401" 401 unauthorized
+ok "carol's stream is ended once her session is (after its last events)" \
+	integ_wait_pid "$SC_PID" 10
 logout "$T/carol.jar"
 check_eq "logout without a session: 204" 204 "$HTTP_STATUS"
 api GET /api/count

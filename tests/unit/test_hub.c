@@ -1113,6 +1113,50 @@ END_TEST
 
 /* hub_stop(): streams end cleanly, polls are answered, hub_run() returns
  * EC_OK, parking is refused. */
+/* A session that ended (logout, expiry) loses its waiters, and only it. */
+START_TEST(test_end_sessions)
+{
+	struct hub_options o;
+	struct hubrun hr;
+	struct peer s, p, other;
+	struct buf want;
+	struct fx fx;
+	int64_t id, gone[] = {99, 5};
+
+	fx_init(&fx);
+	id = append(&fx, "a", "1");
+	opts_default(&o, &fx);
+	hubrun_start(&hr, &o);
+	buf_init(&want, 1 << 20);
+	peer_init(&s, HUB_SINK_FCGI, 41);
+	peer_init(&p, HUB_SINK_FCGI, 42);
+	peer_init(&other, HUB_SINK_FCGI, 43);
+	peer_park(hr.hub, &s, HUB_SSE, id, 0, 5);
+	peer_park(hr.hub, &p, HUB_POLL, id, 60000, 5);
+	peer_park(hr.hub, &other, HUB_SSE, id, 0, 6);
+	WAIT_STATS(hr.hub, st_.sse_waiters == 2 && st_.poll_waiters == 1);
+	hub_end_sessions(hr.hub, gone, 2);
+	peer_wait(&s, UNTIL_EOF, 0);
+	ck_assert(s.ended);
+	expect_poll(&want, id, 0, NULL, NULL, NULL);
+	peer_expect_answer(&p, &want);
+	WAIT_STATS(hr.hub, st_.sse_waiters == 1 && st_.poll_waiters == 0);
+	/* session 6 still streams: it gets the next event */
+	id = append(&fx, "b", "2");
+	hub_events_committed(hr.hub);
+	buf_reset(&want);
+	ck_assert_int_eq(sse_format_event(&want, id, "b", "2"), EC_OK);
+	peer_expect(&other, &want);
+	ck_assert(!other.ended);
+	hubrun_stop(&hr);
+	peer_release(&s);
+	peer_release(&p);
+	peer_release(&other);
+	buf_release(&want);
+	fx_release(&fx);
+}
+END_TEST
+
 START_TEST(test_stop_ends_all)
 {
 	struct hub_options o;
@@ -1476,6 +1520,7 @@ int main(void)
 	tcase_add_test(tc, test_two_hubs_notify);
 	tcase_add_test(tc, test_notify_replaced);
 	tcase_add_test(tc, test_stop_ends_all);
+	tcase_add_test(tc, test_end_sessions);
 	tcase_add_test(tc, test_has_room);
 	tcase_add_test(tc, test_touch);
 	tcase_add_test(tc, test_raw_sse_hangup);

@@ -155,10 +155,12 @@ START_TEST(test_tick_reaps_idle)
 
 	login("alice", 1, 1000, &a);
 	login("bob", 2, 30000, &b);
-	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61000, &changes),
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61000, &changes,
+				       NULL, NULL),
 			 EC_OK);
 	ck_assert_int_eq(changes, 0);
-	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61001, &changes),
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 61001, &changes,
+				       NULL, NULL),
 			 EC_OK);
 	ck_assert_int_eq(changes, 1);
 	reload(1, 61001, &a);
@@ -166,7 +168,8 @@ START_TEST(test_tick_reaps_idle)
 	ck_assert(!a.online);
 	ck_assert(b.online);
 	ck_assert_int_eq(last_id(), 6);
-	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 90001, NULL),
+	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 90001, NULL, NULL,
+				       NULL),
 			 EC_OK);
 	reload(2, 90001, &b);
 	ck_assert(!b.online);
@@ -178,14 +181,18 @@ START_TEST(test_tick_keeps_parked_online)
 {
 	struct store_session a, b;
 	struct store_snapshot snap;
-	int64_t parked[3];
+	int64_t parked[3], ended[3];
+	size_t n_ended = 9;
+	struct store_presence p;
+	char bob_sid[65];
 	int changes = -1;
 
 	login("alice", 1, 1000, &a);
 	login("bob", 2, 1000, &b);
 	parked[0] = a.id;
 	parked[1] = a.id;
-	ck_assert_int_eq(presence_tick(st, parked, 2, IDLE_MS, 61001, &changes),
+	ck_assert_int_eq(presence_tick(st, parked, 2, IDLE_MS, 61001, &changes,
+				       NULL, NULL),
 			 EC_OK);
 	ck_assert_int_eq(changes, 1); /* bob went, alice stayed */
 	reload(1, 61001, &a);
@@ -197,7 +204,7 @@ START_TEST(test_tick_keeps_parked_online)
 	/* a parked session that was offline comes back */
 	parked[2] = b.id;
 	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200000,
-				       &changes), EC_OK);
+				       &changes, NULL, NULL), EC_OK);
 	ck_assert_int_eq(changes, 1);
 	reload(1, 200000, &a);
 	reload(2, 200000, &b);
@@ -206,6 +213,14 @@ START_TEST(test_tick_keeps_parked_online)
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 2);
 	ck_assert_int_eq(snap.last_id, 8);
+
+	/* bob logs out: his parked id is reported as ended, alice's not */
+	snprintf(bob_sid, sizeof(bob_sid), "%064x", 2);
+	ck_assert_int_eq(store_session_logout(st, bob_sid, &p), EC_OK);
+	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200001,
+				       &changes, ended, &n_ended), EC_OK);
+	ck_assert_uint_eq(n_ended, 1);
+	ck_assert_int_eq(ended[0], b.id);
 }
 END_TEST
 

@@ -650,6 +650,8 @@ END_TEST
 
 START_TEST(test_batch_touch)
 {
+	int64_t ended[5];
+	size_t n_ended = 0;
 	struct store *st = fixture_store();
 	struct store_presence p;
 	struct store_session s[3];
@@ -681,8 +683,12 @@ START_TEST(test_batch_touch)
 	ids[2] = s[1].id;     /* repeats are fine */
 	ids[3] = 9999;        /* so is a session that went away */
 	ids[4] = s[0].id;
-	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200000, &on), EC_OK);
+	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200000, &on, ended,
+					      &n_ended), EC_OK);
 	ck_assert_int_eq(on, 2);
+	/* the one that went away is reported, for its waiters to end */
+	ck_assert_uint_eq(n_ended, 1);
+	ck_assert_int_eq(ended[0], 9999);
 	collect(st, 12, 100, &l);
 	ck_assert_uint_eq(l.n, 4);
 	check_pair(&l, 0, 13, "bob", 1, true);
@@ -696,9 +702,11 @@ START_TEST(test_batch_touch)
 	ck_assert_int_eq(s[0].last_seen_ms, 200000);
 
 	/* again: all online already, nothing appended */
-	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200001, &on), EC_OK);
+	ck_assert_int_eq(store_sessions_touch(st, ids, 5, 200001, &on, NULL,
+					      NULL), EC_OK);
 	ck_assert_int_eq(on, 0);
-	ck_assert_int_eq(store_sessions_touch(st, ids, 0, 200001, &on), EC_OK);
+	ck_assert_int_eq(store_sessions_touch(st, ids, 0, 200001, &on, NULL,
+					      NULL), EC_OK);
 	ck_assert_int_eq(on, 0);
 	collect(st, 16, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
@@ -1220,9 +1228,9 @@ START_TEST(test_commit_hook)
 	ck_assert_int_eq(n, 2);
 	ids[0] = s1.id;
 	ids[1] = s2.id;
-	EXPECT(store_sessions_touch(st, ids, 2, 300000, &n), 1); /* both */
+	EXPECT(store_sessions_touch(st, ids, 2, 300000, &n, NULL, NULL), 1); /* both */
 	ck_assert_int_eq(n, 2);
-	EXPECT(store_sessions_touch(st, ids, 2, 300001, &n), 0);
+	EXPECT(store_sessions_touch(st, ids, 2, 300001, &n, NULL, NULL), 0);
 	EXPECT(store_session_logout(st, sid_of(9), &p), 0);   /* unknown */
 	EXPECT(store_session_logout(st, sid_of(1), &p), 1);   /* online */
 	EXPECT(store_sessions_reap(st, 400000, 60000, &n), 1);
