@@ -38,6 +38,7 @@
 #include "api.h"
 #include "clock.h"
 #include "fcgi.h"
+#include "fcgi_record.h"
 #include "hub.h"
 #include "log.h"
 #include "notify.h"
@@ -196,6 +197,47 @@ static void fcgi_write(FCGX_Request *req, const struct buf *out)
 			  strerror(FCGX_GetError(req->out)));
 }
 
+/* hub_park() refused a request already detached from libfcgi (it lost the
+ * race for the last slot, or the hub is stopping): end it cleanly with our
+ * own records.  A poll has sent nothing yet and gets the 503; a stream has
+ * sent its head and snapshot, and simply ends (the client reconnects). */
+static void fcgi_refuse_detached(const struct hub_waiter_spec *spec,
+				 enum ecode why)
+{
+	struct response res;
+	struct buf head, out;
+	size_t off = 0;
+	ssize_t n;
+
+	response_init(&res);
+	buf_init(&head, RESPONSE_HEAD_MAX_BYTES + 1024);
+	buf_init(&out, 2 * RESPONSE_HEAD_MAX_BYTES + 1024);
+	if (spec->kind == HUB_POLL) {
+		api_error(&res, why, NULL);
+		if (response_serialize(&res, &head) != EC_OK)
+			buf_reset(&head);
+	}
+	if (fcgi_record_append_stdout(&out, spec->request_id, head.data,
+				      head.len) != EC_OK ||
+	    fcgi_record_append_end(&out, spec->request_id) != EC_OK)
+		buf_reset(&out);
+	/* The connection is still blocking: libfcgi made it so. */
+	while (off < out.len) {
+		n = write(spec->fd, out.data + off, out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (close(spec->fd) != 0)
+		log_debug("close: %s", strerror(errno));
+	log_warn("refused a waiter after detaching it: %s", ecode_name(why));
+	buf_release(&out);
+	buf_release(&head);
+	response_release(&res);
+}
+
 /* Hands the connection to the hub; see the file comment. */
 static void fcgi_park(struct fcgi_server *srv, FCGX_Request *req,
 		      const struct api_wait *wait)
@@ -224,12 +266,8 @@ static void fcgi_park(struct fcgi_server *srv, FCGX_Request *req,
 	FCGX_Free(req, 0);
 	req->ipcFd = -1;
 	rc = hub_park(srv->hub, &spec);
-	if (rc != EC_OK) {
-		/* Lost the race for the last slot, or stopping: the client
-		 * sees the connection close and retries. */
-		log_warn("cannot park a waiter: %s", ecode_name(rc));
-		close(spec.fd);
-	}
+	if (rc != EC_OK)
+		fcgi_refuse_detached(&spec, rc);
 }
 
 static void fcgi_handle(struct fcgi_server *srv, struct api_ctx *ctx,
