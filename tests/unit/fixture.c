@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fixture.h"
 #include "log.h"
@@ -55,6 +56,18 @@ void fixture_setup(void)
 void fixture_teardown(void)
 {
 	fixture_remove_tree(fixture_dir);
+}
+
+long fixture_read_body(void *io, char *data, size_t len)
+{
+	struct fixture_body *b = io;
+	size_t n = b->len - b->off;
+
+	if (n > len)
+		n = len;
+	memcpy(data, b->data + b->off, n);
+	b->off += n;
+	return (long)n;
 }
 
 struct store *fixture_store(void)

@@ -25,4 +25,11 @@ void fixture_teardown(void);
 /* Migrates fixture_db and opens a connection to it (asserts). */
 struct store *fixture_store(void);
 
+/* A request body for api_serve(): fixture_read_body is its api_read_fn. */
+struct fixture_body {
+	const char *data;
+	size_t len, off;
+};
+long fixture_read_body(void *io, char *data, size_t len);
+
 #endif

@@ -40,23 +40,6 @@ static void teardown(void)
 	fixture_teardown();
 }
 
-struct body {
-	const char *data;
-	size_t len, off;
-};
-
-static long read_body(void *io, char *data, size_t len)
-{
-	struct body *b = io;
-	size_t n = b->len - b->off;
-
-	if (n > len)
-		n = len;
-	memcpy(data, b->data + b->off, n);
-	b->off += n;
-	return (long)n;
-}
-
 static long read_nothing(void *io, char *data, size_t len)
 {
 	return 0;
@@ -69,7 +52,7 @@ static void post(const char *uri, const char *type, const char *data,
 {
 	struct config cfg;
 	struct api_ctx ctx = { .cfg = &cfg, .st = st };
-	struct body body = { .data = data, .len = strlen(data) };
+	struct fixture_body body = { .data = data, .len = strlen(data) };
 	struct api_wait wait = { 0 };
 	struct request req;
 	char u[256], t[128], l[64], msg[256];
@@ -82,8 +65,8 @@ static void post(const char *uri, const char *type, const char *data,
 	snprintf(l, sizeof(l), "CONTENT_LENGTH=%zu", body.len);
 	request_init(&req);
 	response_init(res);
-	ck_assert_int_eq(api_serve(&ctx, &req, envp, read_body, &body, res,
-				   &wait), API_FINISHED);
+	ck_assert_int_eq(api_serve(&ctx, &req, envp, fixture_read_body, &body,
+				   res, &wait), API_FINISHED);
 	request_release(&req);
 }
 

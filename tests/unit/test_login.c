@@ -479,29 +479,12 @@ static const char *fake_getenv(const char *name)
 	return NULL;
 }
 
-struct body {
-	const char *data;
-	size_t len, off;
-};
-
-static long read_body(void *io, char *data, size_t len)
-{
-	struct body *b = io;
-	size_t n = b->len - b->off;
-
-	if (n > len)
-		n = len;
-	memcpy(data, b->data + b->off, n);
-	b->off += n;
-	return (long)n;
-}
-
 /* One request: method, REQUEST_URI, JSON body or NULL; res is init'ed. */
 static void serve(const struct config *cfg, const char *method,
 		  const char *uri, const char *json, struct response *res)
 {
 	struct api_ctx ctx = { .cfg = cfg, .st = st, .hub = NULL };
-	struct body body = { .data = json, .len = json ? strlen(json) : 0 };
+	struct fixture_body body = { .data = json, .len = json ? strlen(json) : 0 };
 	struct api_wait wait = { 0 };
 	struct request req;
 	char m[32], u[256], cl[48];
@@ -516,8 +499,8 @@ static void serve(const struct config *cfg, const char *method,
 	snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", body.len);
 	request_init(&req);
 	response_init(res);
-	ck_assert_int_eq(api_serve(&ctx, &req, envp, read_body, &body, res,
-				   &wait), API_FINISHED);
+	ck_assert_int_eq(api_serve(&ctx, &req, envp, fixture_read_body, &body,
+				   res, &wait), API_FINISHED);
 	request_release(&req);
 }
 
