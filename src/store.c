@@ -375,6 +375,23 @@ static enum ecode tx_commit(struct store *st)
 	return EC_OK;
 }
 
+/* One bound statement as its own write transaction; consumes s (reset
+ * whatever happens). */
+static enum ecode exec_in_tx(struct store *st, sqlite3_stmt *s)
+{
+	enum ecode rc = tx_begin(st, true);
+
+	if (rc != EC_OK) {
+		stmt_done(s);
+		return rc;
+	}
+	if ((rc = stmt_exec(st, s)) != EC_OK) {
+		tx_rollback(st);
+		return rc;
+	}
+	return tx_commit(st);
+}
+
 enum ecode store_transaction(struct store *st, store_tx_fn *fn, void *ctx)
 {
 	enum ecode rc;
@@ -799,19 +816,14 @@ enum ecode store_login_failure_add(struct store *st, const char *username,
 
 	if (!name_ok(username))
 		return EC_INVALID_USERNAME;
-	if ((rc = tx_begin(st, true)) != EC_OK)
-		return rc;
 	if ((rc = stmt_get(st, STMT_FAIL_ADD, &s)) != EC_OK ||
 	    (rc = bind_text(st, s, 1, username)) != EC_OK ||
 	    (rc = bind_i64(st, s, 2, now_ms)) != EC_OK ||
-	    (rc = bind_i64(st, s, 3, window_ms)) != EC_OK ||
-	    (rc = stmt_exec(st, s)) != EC_OK)
-		goto fail;
-	return tx_commit(st);
-fail:
-	stmt_done(s);
-	tx_rollback(st);
-	return rc;
+	    (rc = bind_i64(st, s, 3, window_ms)) != EC_OK) {
+		stmt_done(s);
+		return rc;
+	}
+	return exec_in_tx(st, s);
 }
 
 enum ecode store_login_failures_clear(struct store *st, const char *username)
@@ -821,17 +833,12 @@ enum ecode store_login_failures_clear(struct store *st, const char *username)
 
 	if (!name_ok(username))
 		return EC_INVALID_USERNAME;
-	if ((rc = tx_begin(st, true)) != EC_OK)
-		return rc;
 	if ((rc = stmt_get(st, STMT_FAIL_CLEAR, &s)) != EC_OK ||
-	    (rc = bind_text(st, s, 1, username)) != EC_OK ||
-	    (rc = stmt_exec(st, s)) != EC_OK)
-		goto fail;
-	return tx_commit(st);
-fail:
-	stmt_done(s);
-	tx_rollback(st);
-	return rc;
+	    (rc = bind_text(st, s, 1, username)) != EC_OK) {
+		stmt_done(s);
+		return rc;
+	}
+	return exec_in_tx(st, s);
 }
 
 /* ---- the event log (inside a transaction) ---- */
