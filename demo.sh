@@ -5,14 +5,18 @@
 #
 # The lighttpd config is lighttpd.conf.example itself with only its paths and
 # port replaced (the same substitution the tests use, tests/integ/lib.sh).
-# Everything lives in _demo/ (build, database, config, logs).  DEMO_PORT
-# changes the port.
+# Everything lives in _demo/ (build, database, config, logs), or in the
+# build tree when the source tree is configured in place.  DEMO_PORT changes
+# the port, DEMO_DIR the directory; DEMO_SKIP_APT=1 skips the packages (the
+# test of this script, tests/integ/demo.sh, uses all three).
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 port=${DEMO_PORT:-8080}
+demo=${DEMO_DIR:-$top/_demo}
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ -z "${DEMO_SKIP_APT:-}" ] && [ "$(id -u)" = 0 ] &&
+	command -v apt-get >/dev/null 2>&1; then
 	echo "==> installing Debian packages"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
@@ -23,21 +27,28 @@ fi
 
 echo "==> building"
 [ -x configure ] || autoreconf -fi >/dev/null 2>&1
-mkdir -p _demo/var
-cd _demo
-[ -f Makefile ] || ../configure -q
-make -j2 emitcgi >/dev/null
+mkdir -p "$demo/var"
+if [ -f config.status ]; then
+	# Configured in the tree (./configure && make): build there, since
+	# a second, out-of-tree build of a configured tree is refused.
+	make -j2 emitcgi >/dev/null
+	bin=$top/emitcgi
+else
+	(cd "$demo" && { [ -f Makefile ] || "$top/configure" -q; } &&
+		make -j2 emitcgi >/dev/null)
+	bin=$demo/emitcgi
+fi
 
-state=$top/_demo/var
-EMITCGI_DB=$state/emitcgi.db ./emitcgi init
+state=$demo/var
+EMITCGI_DB=$state/emitcgi.db "$bin" init
 
 top_srcdir=$top
-EMITCGI_BIN=$top/_demo/emitcgi
+EMITCGI_BIN=$bin
 T=$state
 # shellcheck source=tests/integ/lib.sh
 . "$top/tests/integ/lib.sh"
 integ__lighttpd_conf "$state/lighttpd.conf" "$state" "$port" spawn "" 2 "" \
 	"EMITCGI_DB=$state/emitcgi.db"
 /usr/sbin/lighttpd -tt -f "$state/lighttpd.conf"
-echo "==> serving http://127.0.0.1:$port/ (Ctrl-C stops; logs in _demo/var)"
+echo "==> serving http://127.0.0.1:$port/ (Ctrl-C stops; logs in $state)"
 exec /usr/sbin/lighttpd -D -f "$state/lighttpd.conf"
