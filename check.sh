@@ -37,6 +37,12 @@ fi
 
 log "building"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+# The build is out of tree (_build/), which configure refuses while the
+# source tree itself is configured: clean that first.
+if [ -f config.status ]; then
+	log "the source tree is configured in place: make distclean first"
+	make distclean >/dev/null
+fi
 rm -rf _build && mkdir _build && cd _build
 ../configure --enable-werror --enable-sanitizers -q
 make -j2 >/dev/null
