@@ -42,7 +42,19 @@ int fixture_begin(const char *name)
 
 void fixture_end(void)
 {
-	fixture_remove_tree(fixture_base);
+	if (fixture_base[0])
+		fixture_remove_tree(fixture_base);
+}
+
+int fixture_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	srunner_free(sr);
+	fixture_end();
+	return 0;
 }
 
 void fixture_setup(void)

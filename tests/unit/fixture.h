@@ -9,6 +9,8 @@
 #ifndef EMITCGI_TEST_FIXTURE_H
 #define EMITCGI_TEST_FIXTURE_H
 
+#include <check.h>
+
 struct store;
 
 extern char fixture_dir[128]; /* this test's directory */
@@ -17,6 +19,11 @@ extern char fixture_db[160];  /* fixture_dir/test.db (not created) */
 /* 0, or -1 after printing why. */
 int fixture_begin(const char *name);
 void fixture_end(void);
+
+/* Runs the suite with TAP output (automake's tap-driver reads the
+ * results), removes fixture_begin()'s directory if there is one, and
+ * returns main()'s status: 0, the failures are in the TAP. */
+int fixture_run(Suite *s);
 
 /* For tcase_add_checked_fixture(); also quiets the log to errors. */
 void fixture_setup(void);

@@ -200,7 +200,6 @@ int main(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	if (fixture_begin("api") != 0)
 		return 1;
@@ -210,10 +209,5 @@ int main(void)
 	tcase_add_test(tc, test_health_ok_then_unusable);
 	tcase_add_test(tc, test_login_cookie_secure_under_https);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	fixture_end();
-	return 0;
+	return fixture_run(s);
 }

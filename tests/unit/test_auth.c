@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "fixture.h"
 
 static const struct name_row {
 	const char *name;
@@ -146,7 +147,6 @@ int main(void)
 {
 	Suite *s = suite_create("auth");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	log_set_level(LOG_LEVEL_ERROR);
 	tcase_set_timeout(tc, 60);
@@ -157,9 +157,5 @@ int main(void)
 	tcase_add_test(tc, test_hash_verify);
 	tcase_add_test(tc, test_sid);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

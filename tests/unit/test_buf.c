@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fixture.h"
 
 START_TEST(test_buf_grows_and_terminates)
 {
@@ -79,16 +80,11 @@ int main(void)
 {
 	Suite *s = suite_create("buf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_test(tc, test_buf_grows_and_terminates);
 	tcase_add_test(tc, test_buf_cap_refuses_and_keeps_contents);
 	tcase_add_test(tc, test_buf_consume_and_detach);
 	tcase_add_test(tc, test_buf_binary_data);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

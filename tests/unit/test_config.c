@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "fixture.h"
 
 /* The fake environment: at most one variable set per row. */
 static const char *fake_name, *fake_value;
@@ -97,16 +98,11 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_loop_test(tc, test_config_rows, 0,
 			    sizeof(config_rows) / sizeof(config_rows[0]));
 	tcase_add_test(tc, test_config_values_land);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "fcgi_record.h"
+#include "fixture.h"
 
 static const struct {
 	size_t len;
@@ -397,7 +398,6 @@ int main(void)
 {
 	Suite *s = suite_create("fcgi_record");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_padding, 0,
 			    sizeof(pad_rows) / sizeof(pad_rows[0]));
@@ -413,9 +413,5 @@ int main(void)
 	tcase_add_test(tc, test_feed_garbage);
 	tcase_add_test(tc, test_feed_largest);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

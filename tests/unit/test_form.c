@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "form.h"
+#include "fixture.h"
 
 #define MAX_EXPECT 4
 
@@ -149,16 +150,11 @@ int main(void)
 {
 	Suite *s = suite_create("form");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_form_rows, 0, (int)N_FORM_ROWS);
 	tcase_add_test(tc, test_form_cap);
 	tcase_add_test(tc, test_form_len);
 	tcase_add_test(tc, test_form_find);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

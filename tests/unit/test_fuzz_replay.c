@@ -7,6 +7,7 @@
  * without seed files fails: an empty replay would test nothing.
  */
 #include "autoconfig.h"
+#include "fixture.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -93,15 +94,10 @@ int main(void)
 {
 	Suite *s = suite_create("fuzz_replay");
 	TCase *tc = tcase_create("corpus");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_replay, 0, (int)N_REPLAY_ROWS);
 	/* The corpus may grow; replaying it must not hit Check's 4 s. */
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

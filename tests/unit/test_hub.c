@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "sse.h"
 #include "store.h"
+#include "fixture.h"
 
 #define WAIT_MS 15000
 #define HOUR_MS 3600000
@@ -1495,7 +1496,6 @@ int main(void)
 {
 	Suite *s = suite_create("hub");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_sse_in_order_once);
@@ -1531,9 +1531,5 @@ int main(void)
 	tcase_add_test(tc, test_bad_spec);
 	tcase_add_test(tc, test_no_database);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

@@ -628,7 +628,6 @@ int main(void)
 {
 	Suite *s = suite_create("login");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	if (fixture_begin("login") != 0)
 		return 1;
@@ -648,10 +647,5 @@ int main(void)
 	tcase_add_test(tc, test_api_server_js);
 	tcase_add_test(tc, test_api_login);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	fixture_end();
-	return 0;
+	return fixture_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "longpoll.h"
+#include "fixture.h"
 
 START_TEST(test_empty)
 {
@@ -159,7 +160,6 @@ int main(void)
 {
 	Suite *s = suite_create("longpoll");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_spec_examples);
@@ -168,9 +168,5 @@ int main(void)
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_cap_leaves_buffer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

@@ -228,7 +228,6 @@ int main(void)
 {
 	Suite *s = suite_create("presence");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	if (fixture_begin("presence") != 0)
 		return 1;
@@ -241,10 +240,5 @@ int main(void)
 	tcase_add_test(tc, test_tick_reaps_idle);
 	tcase_add_test(tc, test_tick_keeps_parked_online);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	fixture_end();
-	return 0;
+	return fixture_run(s);
 }

@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "request.h"
+#include "fixture.h"
 #include "utf8.h"
 
 #define SID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -940,7 +941,6 @@ int main(void)
 	TCase *tc = tcase_create("env");
 	TCase *tb = tcase_create("body");
 	TCase *tj = tcase_create("json");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_request_path_rows, 0, (int)N_PATH_ROWS);
 	tcase_add_test(tc, test_request_params);
@@ -970,9 +970,5 @@ int main(void)
 	tcase_add_test(tj, test_json_escape_cap);
 	suite_add_tcase(s, tj);
 
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

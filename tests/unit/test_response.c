@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "response.h"
+#include "fixture.h"
 
 static char *serialize(const struct response *res, struct buf *out)
 {
@@ -285,7 +286,6 @@ int main(void)
 {
 	Suite *s = suite_create("response");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_test(tc, test_response_json);
 	tcase_add_test(tc, test_response_error);
@@ -298,9 +298,5 @@ int main(void)
 	tcase_add_test(tc, test_response_no_status);
 	tcase_add_test(tc, test_response_out_cap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "fixture.h"
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT",
 				      "DELETE", "OPTIONS"};
@@ -197,7 +198,6 @@ int main(void)
 {
 	Suite *s = suite_create("router");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_router_matrix, 0,
 			    (int)(N_ROUTE_ROWS * N_METHODS * 2 * 2));
@@ -205,9 +205,5 @@ int main(void)
 	tcase_add_test(tc, test_router_server_js);
 	tcase_add_test(tc, test_router_script_name_split);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "sse.h"
+#include "fixture.h"
 
 static const struct {
 	int64_t id;
@@ -104,16 +105,11 @@ int main(void)
 {
 	Suite *s = suite_create("sse");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_event, 0,
 			    sizeof(event_rows) / sizeof(event_rows[0]));
 	tcase_add_test(tc, test_fixed_frames);
 	tcase_add_test(tc, test_cap_leaves_buffer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }

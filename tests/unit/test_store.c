@@ -1297,7 +1297,6 @@ int main(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	if (fixture_begin("store") != 0)
 		return 1;
@@ -1332,10 +1331,5 @@ int main(void)
 	tcase_add_test(tc, test_commit_hook);
 	tcase_add_test(tc, test_two_connections);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	fixture_end();
-	return 0;
+	return fixture_run(s);
 }

@@ -1,5 +1,6 @@
 /* test_utf8.c -- utf8_valid() against the RFC 3629 table, row by row. */
 #include "autoconfig.h"
+#include "fixture.h"
 
 #include <check.h>
 #include <stdbool.h>
@@ -104,15 +105,10 @@ int main(void)
 {
 	Suite *s = suite_create("utf8");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_add_loop_test(tc, test_utf8_rows, 0, (int)N_UTF8_ROWS);
 	tcase_add_test(tc, test_utf8_len_bound);
 	tcase_add_test(tc, test_utf8_all_two_byte);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	srunner_free(sr);
-	return 0;
+	return fixture_run(s);
 }
