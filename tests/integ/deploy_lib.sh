@@ -278,16 +278,12 @@ deploy_start_apache()
 		integ_track "$APACHE_PID"
 		APACHE_DIR=$dir
 		BASE_URL=http://127.0.0.1:$port
-		if wait_for "apache2 ($way) on port $port" 20 \
-			deploy__up "$APACHE_PID" "$BASE_URL/api/health"; then
-			return 0
-		fi
-		integ_kill "$APACHE_PID"
-		if grep -q -i "address already in use" "$dir/error.log" \
-			"$dir/stderr.log" 2>/dev/null; then
-			diag "port $port taken, retrying"
-			continue
-		fi
+		integ_await_up "apache2 ($way) on port $port" "$APACHE_PID" \
+			"$dir" deploy__up "$APACHE_PID" "$BASE_URL/api/health"
+		case $? in
+		0) return 0 ;;
+		1) continue ;;
+		esac
 		break
 	done
 	diag "apache2 ($way) did not come up ($dir/httpd.conf)"
@@ -353,16 +349,12 @@ deploy_start_nginx()
 		integ_track "$NGINX_PID"
 		NGINX_DIR=$dir
 		BASE_URL=http://127.0.0.1:$port
-		if wait_for "nginx on port $port" 20 \
-			deploy__up "$NGINX_PID" "$BASE_URL/api/health"; then
-			return 0
-		fi
-		integ_kill "$NGINX_PID"
-		if grep -q -i "address already in use" "$dir/error.log" \
-			"$dir/stderr.log" 2>/dev/null; then
-			diag "port $port taken, retrying"
-			continue
-		fi
+		integ_await_up "nginx on port $port" "$NGINX_PID" "$dir" \
+			deploy__up "$NGINX_PID" "$BASE_URL/api/health"
+		case $? in
+		0) return 0 ;;
+		1) continue ;;
+		esac
 		break
 	done
 	diag "nginx did not come up ($dir/nginx.conf)"

@@ -25,6 +25,8 @@
 #                              the children PID had (lighttpd's backends)
 #   integ_wait_pid PID SECS    wait (bounded) for PID to exit; 1 on timeout
 #   integ_port                 prints a free TCP port on 127.0.0.1
+#   integ_await_up DESC PID DIR CMD...   a just-started server: 0 up, 1 its
+#                              port was taken (retry), 2 failed (PID stopped)
 #   wait_for DESC SECS CMD...  polls CMD every 0.05 s until it succeeds; 1
 #                              (and a diag line) after SECS
 #   now_ms                     wall clock in ms
@@ -633,7 +635,7 @@ integ__lighttpd_up()
 integ_start_lighttpd()
 {
 	local mode=spawn backend= maxprocs=2 health=/api/health extra= attempt
-	local dir port conf rc
+	local dir port conf
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--mode) mode=$2; shift 2 ;;
@@ -670,21 +672,35 @@ integ_start_lighttpd()
 		LIGHTTPD_DIR=$dir
 		BASE_URL=http://127.0.0.1:$port
 		export BASE_URL
-		wait_for "lighttpd on port $port answering $health" 20 \
-			integ__lighttpd_up "$health"
-		rc=$?
-		[ $rc -eq 0 ] && return 0
-		integ_kill "$LIGHTTPD_PID"
-		if grep -q -i "address already in use" "$dir/error.log" \
-			"$dir/stderr.log" 2>/dev/null; then
-			diag "port $port taken, retrying"
-			continue
-		fi
+		integ_await_up "lighttpd on port $port answering $health" \
+			"$LIGHTTPD_PID" "$dir" integ__lighttpd_up "$health"
+		case $? in
+		0) return 0 ;;
+		1) continue ;;
+		esac
 		break
 	done
 	diag "lighttpd did not come up ($conf)"
 	diag "$(tail -n 20 "$dir/stderr.log" "$dir/error.log" 2>/dev/null)"
 	return 1
+}
+
+# integ_await_up DESC PID DIR CMD...: a server just started as PID, its
+# logs (error.log, stderr.log) in DIR.  0 when CMD succeeds within 20 s;
+# otherwise PID is stopped and the status is 1 when the logs say its port
+# was taken meanwhile (start again on another), 2 when it failed for good.
+integ_await_up()
+{
+	local desc=$1 pid=$2 dir=$3
+	shift 3
+	wait_for "$desc" 20 "$@" && return 0
+	integ_kill "$pid"
+	if grep -q -i "address already in use" "$dir/error.log" \
+		"$dir/stderr.log" 2>/dev/null; then
+		diag "$desc: port taken, retrying"
+		return 1
+	fi
+	return 2
 }
 
 integ_stop_lighttpd()
