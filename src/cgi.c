@@ -22,17 +22,16 @@
 #include "clock.h"
 #include "hub.h"
 #include "log.h"
-#include "notify.h"
-#include "presence.h"
+#include "runtime.h"
 #include "store.h"
 
 extern char **environ;
 
 struct cgi_state {
 	const struct config *cfg;
+	struct runtime rt; /* rt.hub: only while a waiter is parked */
 	struct store *st;
-	struct notify *notify;
-	struct hub *hub;
+	sigset_t stop_signals;
 };
 
 static long cgi_read(void *io, char *data, size_t len)
@@ -60,65 +59,41 @@ static enum ecode cgi_write_all(const char *data, size_t len)
 	return EC_OK;
 }
 
-static void cgi_committed(void *arg)
-{
-	struct cgi_state *cs = arg;
-
-	if (cs->hub)
-		hub_events_committed(cs->hub);
-	notify_poke(cs->notify);
-}
-
 /* Hub thread (ours): keep the waiter's session online, reap idle ones. */
 static void cgi_touch(void *arg, const int64_t *ids, size_t n)
 {
 	struct cgi_state *cs = arg;
 	int64_t ended[1];
-	size_t n_ended = 0;
-	enum ecode rc;
 
 	/* One request per process: at most one parked session. */
-	if (n > 1)
-		n = 1;
-	rc = presence_tick(cs->st, ids, n,
-			   (int64_t)cs->cfg->presence_timeout_s * 1000,
-			   clock_wall_ms(), NULL, ended, &n_ended);
-	if (rc != EC_OK)
-		log_warn("presence: %s", ecode_name(rc));
-	else
-		hub_end_sessions(cs->hub, ended, n_ended);
-	rc = store_trim(cs->st, cs->cfg->retention, NULL);
-	if (rc != EC_OK)
-		log_warn("retention: %s", ecode_name(rc));
+	runtime_housekeep(&cs->rt, cs->st, ids, n > 1 ? 1 : n, ended);
 }
 
 static void *cgi_signal_main(void *arg)
 {
 	struct cgi_state *cs = arg;
-	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigwait(&set, &sig) == 0)
-		hub_stop(cs->hub);
+	if (sigwait(&cs->stop_signals, &sig) == 0)
+		hub_stop(cs->rt.hub);
 	return NULL;
+}
+
+/* Plain CGI has no `emitcgi init` step of its own to rely on: the first
+ * request migrates the database. */
+static enum ecode cgi_store_open(struct cgi_state *cs)
+{
+	enum ecode rc = runtime_store_open(&cs->rt, &cs->st);
+
+	if (rc == EC_DB_SCHEMA &&
+	    store_migrate(cs->cfg->db_path, NULL, NULL) == EC_OK)
+		rc = runtime_store_open(&cs->rt, &cs->st);
+	return rc;
 }
 
 static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 {
-	struct hub_options opts = {
-		.db_path = cs->cfg->db_path,
-		.heartbeat_ms = cs->cfg->heartbeat_s * 1000,
-		.stream_max_ms = cs->cfg->stream_max_s * 1000,
-		.max_waiters = 1,
-		.exit_when_idle = true,
-		.touch = cgi_touch,
-		.touch_ctx = cs,
-		.touch_every_ms = 1000,
-	};
+	struct hub_options opts;
 	struct hub_waiter_spec spec = {
 		.kind = wait->kind,
 		.sink = HUB_SINK_RAW,
@@ -128,29 +103,32 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 		.session_id = wait->session_id,
 		.timeout_ms = wait->timeout_ms,
 	};
+	struct hub *hub;
 	pthread_t sig_thread;
 	bool have_sig_thread;
-	sigset_t set;
 	enum ecode rc;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((rc = hub_new(&opts, &cs->hub)) != EC_OK) {
+	/* Blocked before the hub's thread starts, so that only the signal
+	 * thread takes them; until now they end the process as usual. */
+	runtime_signals_block(&cs->stop_signals);
+	runtime_hub_options(&cs->rt, &opts);
+	opts.max_waiters = 1;
+	opts.exit_when_idle = true;
+	opts.touch = cgi_touch;
+	opts.touch_ctx = cs;
+	if ((rc = hub_new(&opts, &hub)) != EC_OK) {
 		log_error("cannot start the hub: %s", ecode_name(rc));
 		return 1;
 	}
-	if ((rc = hub_park(cs->hub, &spec)) != EC_OK) {
+	if ((rc = hub_park(hub, &spec)) != EC_OK) {
 		log_error("cannot wait: %s", ecode_name(rc));
-		hub_free(cs->hub);
-		cs->hub = NULL;
+		hub_free(hub);
 		return 1;
 	}
+	runtime_set_hub(&cs->rt, hub);
 	have_sig_thread = pthread_create(&sig_thread, NULL, cgi_signal_main,
 					 cs) == 0;
-	rc = hub_run(cs->hub);
+	rc = hub_run(hub);
 	if (rc != EC_OK)
 		log_error("hub: %s", ecode_name(rc));
 	/* sigwait() is a cancellation point: stop the signal thread before
@@ -159,8 +137,8 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 		pthread_cancel(sig_thread);
 		pthread_join(sig_thread, NULL);
 	}
-	hub_free(cs->hub);
-	cs->hub = NULL;
+	runtime_set_hub(&cs->rt, NULL);
+	hub_free(hub);
 	return rc == EC_OK ? 0 : 1;
 }
 
@@ -181,27 +159,18 @@ int cgi_serve(const struct config *cfg)
 	response_init(&res);
 	buf_init(&out, RESPONSE_BODY_MAX_BYTES + RESPONSE_HEAD_MAX_BYTES);
 
-	rc = store_open(cfg->db_path, &cs.st);
-	if (rc == EC_DB_SCHEMA && store_migrate(cfg->db_path, NULL, NULL) == EC_OK)
-		rc = store_open(cfg->db_path, &cs.st);
+	rc = runtime_init(&cs.rt, cfg);
 	if (rc == EC_OK)
-		rc = notify_open(cfg->db_path, false, &cs.notify);
+		rc = cgi_store_open(&cs);
 	if (rc != EC_OK) {
 		log_error("cannot open %s: %s", cfg->db_path, ecode_name(rc));
 		api_error(&res, EC_UNAVAILABLE, "the database is unusable");
 	} else {
-		store_set_commit_hook(cs.st, cgi_committed, &cs);
 		ctx.st = cs.st;
 		result = api_serve(&ctx, &req, environ, cgi_read, NULL, &res,
 				   &wait);
 	}
-	if (result == API_WAIT_FOR_EVENT && res.status == 0)
-		; /* a parked poll: the hub answers it */
-	else if (response_serialize(&res, &out) != EC_OK) {
-		buf_reset(&out);
-		buf_adds(&out, "Status: 500 Internal Server Error\r\n\r\n");
-		result = API_FINISHED;
-	}
+	runtime_answer(&res, &result, &out);
 	if (cgi_write_all(out.data, out.len) != EC_OK)
 		result = API_FINISHED; /* the client is gone */
 	buf_release(&out);
@@ -209,9 +178,8 @@ int cgi_serve(const struct config *cfg)
 	request_release(&req);
 	if (result == API_WAIT_FOR_EVENT)
 		status = cgi_wait(&cs, &wait);
-	if (cs.notify)
-		notify_close(cs.notify);
 	if (cs.st)
 		store_close(cs.st);
+	runtime_release(&cs.rt);
 	return status;
 }

@@ -3,12 +3,13 @@
  * Threads:
  *   accept x cfg->threads   FCGX_Accept_r → api_serve → write or park
  *   hub                     hub_run(): every parked waiter, one epoll loop
- *   housekeeping            presence_tick() and store_trim() every second;
- *                           ends the waiters of sessions that ended
- *   main                    sigwait(): SIGTERM/SIGINT start the shutdown
- * Every thread that touches the database has its own store connection;
- * each one's commit hook wakes the hub of this process and pokes the notify
- * file for the hubs of the others.
+ *   housekeeping            runtime_housekeep() every second: presence,
+ *                           ended sessions' waiters, retention
+ *   main                    sigwait(): SIGTERM/SIGINT/SIGHUP start the
+ *                           shutdown
+ * Every thread that touches the database has its own store connection
+ * (runtime_store_open()); each one's commit hook wakes the hub of this
+ * process and pokes the notify file for the hubs of the others.
  *
  * Parking (STYLE "libfcgi fits this"): after the prelude is flushed and
  * stdin is read to its end, the connection fd and request id are all the
@@ -41,19 +42,16 @@
 #include "fcgi_record.h"
 #include "hub.h"
 #include "log.h"
-#include "notify.h"
-#include "presence.h"
+#include "runtime.h"
 #include "store.h"
 
 #define FCGI_LISTEN_BACKLOG 1024
-#define FCGI_HOUSEKEEPING_MS 1000
 #define FCGI_STOP_GRACE_MS 3500 /* SIGTERM → exit well within 5 s */
 
 struct fcgi_server {
 	const struct config *cfg;
 	int listen_fd;
-	struct hub *hub;
-	struct notify *notify;
+	struct runtime rt; /* rt.hub: the hub of this process */
 	atomic_bool stopping;
 	atomic_int busy;          /* accept threads inside a request */
 
@@ -163,26 +161,6 @@ enum ecode fcgi_listen(const char *spec, int *fd, char *msg, size_t msg_size)
 	return fcgi_listen_tcp(spec, fd, msg, msg_size);
 }
 
-/* ---- commit hook: wake this hub and the others ---- */
-
-static void fcgi_committed(void *arg)
-{
-	struct fcgi_server *srv = arg;
-
-	hub_events_committed(srv->hub);
-	notify_poke(srv->notify);
-}
-
-static enum ecode fcgi_store_open(struct fcgi_server *srv, struct store **st)
-{
-	enum ecode rc = store_open(srv->cfg->db_path, st);
-
-	if (rc != EC_OK)
-		return rc;
-	store_set_commit_hook(*st, fcgi_committed, srv);
-	return EC_OK;
-}
-
 /* ---- accepting threads ---- */
 
 static long fcgi_read(void *io, char *data, size_t len)
@@ -265,7 +243,7 @@ static void fcgi_park(struct fcgi_server *srv, FCGX_Request *req,
 	spec.request_id = (uint16_t)req->requestId;
 	FCGX_Free(req, 0);
 	req->ipcFd = -1;
-	rc = hub_park(srv->hub, &spec);
+	rc = hub_park(srv->rt.hub, &spec);
 	if (rc != EC_OK)
 		fcgi_refuse_detached(&spec, rc);
 }
@@ -283,14 +261,7 @@ static void fcgi_handle(struct fcgi_server *srv, struct api_ctx *ctx,
 	response_init(&res);
 	buf_init(&out, RESPONSE_BODY_MAX_BYTES + RESPONSE_HEAD_MAX_BYTES);
 	result = api_serve(ctx, &rq, req->envp, fcgi_read, req, &res, &wait);
-	/* A parked poll has written nothing yet: the hub answers it. */
-	if (result == API_WAIT_FOR_EVENT && res.status == 0)
-		;
-	else if (response_serialize(&res, &out) != EC_OK) {
-		buf_reset(&out);
-		buf_adds(&out, "Status: 500 Internal Server Error\r\n\r\n");
-		result = API_FINISHED;
-	}
+	runtime_answer(&res, &result, &out);
 	fcgi_write(req, &out);
 	if (result == API_WAIT_FOR_EVENT)
 		fcgi_park(srv, req, &wait);
@@ -302,13 +273,13 @@ static void fcgi_handle(struct fcgi_server *srv, struct api_ctx *ctx,
 static void *fcgi_accept_main(void *arg)
 {
 	struct fcgi_server *srv = arg;
-	struct api_ctx ctx = { .cfg = srv->cfg, .hub = srv->hub };
+	struct api_ctx ctx = { .cfg = srv->cfg, .hub = srv->rt.hub };
 	FCGX_Request req;
 	bool emfile_logged = false;
 	enum ecode rc;
 	int arc;
 
-	rc = fcgi_store_open(srv, &ctx.st);
+	rc = runtime_store_open(&srv->rt, &ctx.st);
 	if (rc != EC_OK) {
 		log_error("accept thread: cannot open %s: %s", srv->cfg->db_path,
 			  ecode_name(rc));
@@ -355,7 +326,7 @@ static void *fcgi_accept_main(void *arg)
 static void *fcgi_hub_main(void *arg)
 {
 	struct fcgi_server *srv = arg;
-	enum ecode rc = hub_run(srv->hub);
+	enum ecode rc = hub_run(srv->rt.hub);
 
 	if (rc != EC_OK)
 		log_error("hub stopped: %s", ecode_name(rc));
@@ -388,15 +359,13 @@ static void fcgi_touch(void *arg, const int64_t *ids, size_t n)
 static void *fcgi_housekeeping_main(void *arg)
 {
 	struct fcgi_server *srv = arg;
-	int64_t idle_ms = (int64_t)srv->cfg->presence_timeout_s * 1000;
-	int64_t now;
 	int64_t *ids = NULL, *ended = NULL;
-	size_t n, n_ended, cap = 0;
+	size_t n, cap = 0;
 	struct store *st;
 	struct timespec deadline;
 	enum ecode rc;
 
-	if ((rc = fcgi_store_open(srv, &st)) != EC_OK) {
+	if ((rc = runtime_store_open(&srv->rt, &st)) != EC_OK) {
 		log_error("housekeeping: cannot open the database: %s",
 			  ecode_name(rc));
 		return NULL;
@@ -404,7 +373,7 @@ static void *fcgi_housekeeping_main(void *arg)
 	pthread_mutex_lock(&srv->parked_lock);
 	while (!atomic_load(&srv->stopping)) {
 		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += FCGI_HOUSEKEEPING_MS / 1000;
+		deadline.tv_sec += RUNTIME_HOUSEKEEPING_MS / 1000;
 		pthread_cond_timedwait(&srv->housekeeping_cond, &srv->parked_lock,
 				       &deadline);
 		if (atomic_load(&srv->stopping))
@@ -424,18 +393,7 @@ static void *fcgi_housekeeping_main(void *arg)
 		if (n)
 			memcpy(ids, srv->parked, n * sizeof(*ids));
 		pthread_mutex_unlock(&srv->parked_lock);
-
-		now = clock_wall_ms();
-		rc = presence_tick(st, ids, n, idle_ms, now, NULL, ended,
-				   &n_ended);
-		if (rc != EC_OK)
-			log_warn("presence: %s", ecode_name(rc));
-		else
-			hub_end_sessions(srv->hub, ended, n_ended);
-		/* Cheap when there is nothing to trim: a read, no lock. */
-		rc = store_trim(st, srv->cfg->retention, NULL);
-		if (rc != EC_OK)
-			log_warn("retention: %s", ecode_name(rc));
+		runtime_housekeep(&srv->rt, st, ids, n, ended);
 		pthread_mutex_lock(&srv->parked_lock);
 	}
 	pthread_mutex_unlock(&srv->parked_lock);
@@ -447,15 +405,11 @@ static void *fcgi_housekeeping_main(void *arg)
 
 /* ---- start and stop ---- */
 
-static int fcgi_wait_for_signal(void)
+static int fcgi_wait_for_signal(const sigset_t *set)
 {
-	sigset_t set;
 	int sig = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	while (sigwait(&set, &sig) != 0)
+	while (sigwait(set, &sig) != 0)
 		;
 	return sig;
 }
@@ -463,15 +417,8 @@ static int fcgi_wait_for_signal(void)
 int fcgi_serve(const struct config *cfg, int listen_fd)
 {
 	struct fcgi_server srv = { .cfg = cfg, .listen_fd = listen_fd };
-	struct hub_options hopts = {
-		.db_path = cfg->db_path,
-		.heartbeat_ms = cfg->heartbeat_s * 1000,
-		.stream_max_ms = cfg->stream_max_s * 1000,
-		.max_waiters = cfg->max_subscribers,
-		.touch = fcgi_touch,
-		.touch_ctx = &srv,
-		.touch_every_ms = FCGI_HOUSEKEEPING_MS,
-	};
+	struct hub_options hopts;
+	struct hub *hub;
 	pthread_t hub_thread, housekeeping_thread;
 	pthread_t *accept_threads = NULL;
 	sigset_t set;
@@ -482,26 +429,26 @@ int fcgi_serve(const struct config *cfg, int listen_fd)
 	pthread_mutex_init(&srv.parked_lock, NULL);
 	pthread_cond_init(&srv.housekeeping_cond, NULL);
 	/* Signals go to the main thread's sigwait() only. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	runtime_signals_block(&set);
 
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		return 1;
 	}
-	if ((rc = notify_open(cfg->db_path, false, &srv.notify)) != EC_OK) {
+	if ((rc = runtime_init(&srv.rt, cfg)) != EC_OK) {
 		log_error("cannot open the notify file beside %s: %s",
 			  cfg->db_path, ecode_name(rc));
 		return 1;
 	}
-	if ((rc = hub_new(&hopts, &srv.hub)) != EC_OK) {
+	runtime_hub_options(&srv.rt, &hopts);
+	hopts.touch = fcgi_touch;
+	hopts.touch_ctx = &srv;
+	if ((rc = hub_new(&hopts, &hub)) != EC_OK) {
 		log_error("cannot start the hub: %s", ecode_name(rc));
-		notify_close(srv.notify);
+		runtime_release(&srv.rt);
 		return 1;
 	}
+	runtime_set_hub(&srv.rt, hub);
 	accept_threads = calloc((size_t)cfg->threads, sizeof(*accept_threads));
 	if (!accept_threads ||
 	    pthread_create(&hub_thread, NULL, fcgi_hub_main, &srv) != 0 ||
@@ -521,11 +468,11 @@ int fcgi_serve(const struct config *cfg, int listen_fd)
 	log_info("serving FastCGI with %d threads, database %s", started,
 		 cfg->db_path);
 
-	sig = fcgi_wait_for_signal();
+	sig = fcgi_wait_for_signal(&set);
 	log_info("signal %d: closing streams", sig);
 	atomic_store(&srv.stopping, true);
 	pthread_cond_signal(&srv.housekeeping_cond);
-	hub_stop(srv.hub);
+	hub_stop(hub);
 	pthread_join(hub_thread, NULL);
 	pthread_join(housekeeping_thread, NULL);
 	/* Requests being served get a moment; threads blocked in accept()

@@ -105,6 +105,19 @@ wait "$pid" 2>/dev/null
 check_eq "... with status 0" 0 $?
 ok "... and the open stream is ended, not left hanging" integ_wait_pid "$s1" 5
 
+# ---- SIGHUP (a terminal closed, a careless reload) ends it just as cleanly ----
+integ_start_emitcgi_listen "unix:$sock" EMITCGI_HEARTBEAT=1 ||
+	bail_out "emitcgi --listen did not restart"
+pid=$EMITCGI_PID
+sse_start "$T/jar" "$T/s2.txt"
+s2=$SSE_PID
+wait_for "a stream on the new process" 10 sse_has "$T/s2.txt" "user count" 1
+kill -HUP "$pid"
+ok "SIGHUP: emitcgi exits within 5 s" integ_wait_pid "$pid" 5
+wait "$pid" 2>/dev/null
+check_eq "... with status 0 (ended, not killed by the signal)" 0 $?
+ok "... and the open stream is ended" integ_wait_pid "$s2" 5
+
 # ---- the systemd unit is valid (systemd-analyze needs no running systemd) ----
 if command -v systemd-analyze >/dev/null 2>&1; then
 	sed "s#/usr/local/sbin/emitcgi#$EMITCGI_BIN#g" \
