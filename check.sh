@@ -18,7 +18,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	pkgs="build-essential autoconf automake libtool pkg-config
 	      libfcgi-dev libsqlite3-dev libjson-c-dev libcrypt-dev check
 	      curl jq sqlite3 lighttpd nginx-light apache2 libapache2-mod-fcgid
-	      spawn-fcgi chromium procps iproute2 psmisc util-linux systemd"
+	      spawn-fcgi chromium procps iproute2 psmisc util-linux systemd
+	      clang-format"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# shellcheck disable=SC2086
