@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "fcc_source.h"
+#include "io.h"
 #include "log.h"
 #include "login.h"
 #include "longpoll.h"
@@ -314,11 +315,11 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
 			     struct response *res)
 {
-	struct store_presence presence;
+	struct presence_change presence;
 	enum ecode rc;
 
 	if (req->has_sid) {
-		rc = store_session_logout(ctx->st, req->sid, &presence);
+		rc = presence_logout(ctx->st, req->sid, &presence);
 		if (rc != EC_OK)
 			return rc;
 		if (presence.changed)
@@ -501,7 +502,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 			return rc;
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) != EC_OK ||
 		    (rc = sse_format_event(&res->body, snap.last_id,
-					   STORE_EVENT_USER_COUNT, data)) != EC_OK)
+					   PRESENCE_EVENT_USER_COUNT, data)) != EC_OK)
 			return rc;
 		wait->cursor = snap.last_id;
 	}
@@ -559,7 +560,7 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	if (since < 0 || api_needs_reset(&snap, since)) {
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) ||
 		    (rc = longpoll_add(&body, &first, snap.last_id,
-				       STORE_EVENT_USER_COUNT, data)) ||
+				       PRESENCE_EVENT_USER_COUNT, data)) ||
 		    (rc = longpoll_end(&body, snap.last_id, since >= 0)))
 			goto out;
 		rc = api_poll_reply(res, &body);
@@ -593,33 +594,14 @@ out:
 
 /* ---- POST /emit ---- */
 
-/* SPEC: names used by emitcgi itself or by the client library. */
-static const char *const api_reserved_events[] = {
-	"user count", "user", "reset", "connect", "disconnect", "error",
-};
-
-static enum ecode api_check_event_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len > API_EVENT_NAME_MAX)
-		return EC_INVALID_EVENT;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e)
-			return EC_INVALID_EVENT;
-	for (size_t i = 0; i < sizeof(api_reserved_events) / sizeof(api_reserved_events[0]); i++)
-		if (strcmp(name, api_reserved_events[i]) == 0)
-			return EC_RESERVED_EVENT;
-	return EC_OK;
-}
-
+/* The name, the data and their limits are io.c's rules (io.h); the name
+ * is checked before the body's data is even parsed, as before. */
 static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 			   struct response *res)
 {
 	struct store_session s;
-	struct json_object *data = NULL, *message = NULL, *obj;
-	const char *event, *text;
-	size_t text_len;
+	struct json_object *data = NULL, *obj;
+	const char *event;
 	bool owned = false;
 	int64_t id;
 	enum ecode rc;
@@ -627,36 +609,11 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	if ((rc = api_session(ctx, req, &s)) != EC_OK)
 		return rc;
 	if ((rc = request_field_string(req, "event", &event)) != EC_OK ||
-	    (rc = api_check_event_name(event)) != EC_OK)
+	    (rc = io_check_client_event(event)) != EC_OK)
 		return rc;
 	if ((rc = request_field_json(req, "data", &data, &owned)) != EC_OK)
 		return rc;
-	text = json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE,
-						 &text_len);
-	if (!text) {
-		rc = EC_NOMEM;
-		goto out;
-	}
-	if (text_len > API_EMIT_DATA_MAX_BYTES) {
-		rc = EC_DATA_TOO_LARGE;
-		goto out;
-	}
-	message = json_object_new_object();
-	if (!message ||
-	    api_add(message, "username", json_object_new_string(s.username)) ||
-	    /* data may be JSON null, which json-c represents as NULL. */
-	    json_object_object_add(message, "message", json_object_get(data))) {
-		rc = EC_NOMEM;
-		goto out;
-	}
-	text = json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!text) {
-		rc = EC_NOMEM;
-		goto out;
-	}
-	rc = store_event_append(ctx->st, event, text, clock_wall_ms(), &id);
+	rc = io_emit_client(ctx->st, s.username, event, data, &id);
 	if (rc != EC_OK)
 		goto out;
 	metrics_inc(METRIC_EMITS);
@@ -668,7 +625,6 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	}
 	rc = api_send_json(res, 200, obj);
 out:
-	json_object_put(message);
 	if (owned)
 		json_object_put(data);
 	return rc;

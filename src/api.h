@@ -26,8 +26,6 @@ struct store;
 
 #define API_LOGIN_MAX_FAILURES 10      /* per username and window */
 #define API_LOGIN_WINDOW_MS (15 * 60 * 1000)
-#define API_EMIT_DATA_MAX_BYTES 4096
-#define API_EVENT_NAME_MAX 64
 
 struct api_ctx {
 	const struct config *cfg;

@@ -1,5 +1,8 @@
 /* json.c -- strict parsing and compact serialisation over json-c (json.h).
  *
+ * json_check() is pass 1 alone: io.c checks event data with it, without
+ * building a tree.
+ *
  * Parsing is two passes over input of at most 16 KiB:
  *   1. utf8_valid() on the whole input (json-c's JSON_TOKENER_VALIDATE_UTF8
  *      lets overlongs and surrogates through), then json_check() walks the
@@ -205,10 +208,20 @@ static bool json_check_value(struct json_scan *sc, int depth)
 	return ok;
 }
 
+enum ecode json_check(const char *s, size_t len)
+{
+	struct json_scan sc = {(const unsigned char *)s, len, 0};
+
+	if (!utf8_valid(s, len))
+		return EC_INVALID_UTF8;
+	if (!json_check_value(&sc, 0) || sc.pos != len)
+		return EC_INVALID_JSON;
+	return EC_OK;
+}
+
 enum ecode json_parse_value(const char *s, size_t len,
 			    struct json_object **out)
 {
-	struct json_scan sc = {(const unsigned char *)s, len, 0};
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
 	enum ecode rc;
@@ -216,10 +229,8 @@ enum ecode json_parse_value(const char *s, size_t len,
 	*out = NULL;
 	if (len > INT_MAX - 1)
 		return EC_TOO_LARGE;
-	if (!utf8_valid(s, len))
-		return EC_INVALID_UTF8;
-	if (!json_check_value(&sc, 0) || sc.pos != len)
-		return EC_INVALID_JSON;
+	if ((rc = json_check(s, len)) != EC_OK)
+		return rc;
 
 	/* Slack on the depth: json-c counts levels a little differently, and
 	 * json_check_value() has already enforced JSON_MAX_DEPTH. */

@@ -9,6 +9,7 @@
  *
  *   rc = json_append_compact(&out, obj);       // {"a":1}, no slash escapes
  *   rc = json_append_string(&out, s, strlen(s)); // "quoted and escaped"
+ *   rc = json_check(text, len);                // EC_OK: one JSON text
  *
  * Parsing is RFC 8259 strict: json-c's JSON_TOKENER_STRICT still takes
  * single quotes, NaN, "1." and raw control characters in strings, so the
@@ -41,6 +42,13 @@ struct json_object;
 
 /* Deepest nesting of arrays and objects a parsed document may have. */
 #define JSON_MAX_DEPTH 32
+
+/* Whether s[0..len) is one RFC 8259 JSON text (one value, optional white
+ * space around it, nesting at most JSON_MAX_DEPTH): EC_OK,
+ * EC_INVALID_UTF8 or EC_INVALID_JSON.  Builds nothing, allocates nothing;
+ * the same check json_parse_value() makes first.  io.c checks every
+ * event's data with it. */
+enum ecode json_check(const char *s, size_t len);
 
 /* Any JSON value.  *out is NULL for JSON null (and on error). */
 enum ecode json_parse_value(const char *s, size_t len,

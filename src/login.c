@@ -11,8 +11,9 @@
  *   1. store_session_insert(): the session goes online, and currentUsers
  *      is the number of online sessions after it -- the ++currentUsers;
  *   2. io_emit() of "user count" with that number;
- *   3. io_emit_user(): the "user" event with name, number and
- *      "connected": true (SPEC "Semantics": the pair, in this order).
+ *   3. presence_emit_user(): the "user" event with name, number and
+ *      "connected": true (SPEC "Semantics": the pair, in this order; its
+ *      JSON is presence.c's).
  * If any step fails nothing is stored and no event is delivered.  The
  * counter is read under the transaction's write lock, so with any number
  * of processes logging in at once the numbers go 1, 2, 3 ... in log order
@@ -31,6 +32,7 @@
 
 #include "io.h"
 #include "login.h"
+#include "presence.h"
 #include "store.h"
 
 struct login_conn {
@@ -59,7 +61,7 @@ static enum ecode login_connection(struct store *st, void *arg)
 	rc = io_emit(st, "user count", "%lld", (long long)currentUsers);
 	if (rc != EC_OK)
 		return rc;
-	rc = io_emit_user(st, c->user->username, currentUsers, true);
+	rc = presence_emit_user(st, c->user->username, currentUsers, true);
 	if (rc != EC_OK)
 		return rc;
 	c->current_users = currentUsers;

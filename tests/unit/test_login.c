@@ -1,12 +1,12 @@
-/* test_login.c -- io_emit(), the login step (login.c) and what
- * GET /_api/server.js serves, on a real store in a temporary directory.
+/* test_login.c -- the login step (login.c) and what GET /_api/server.js
+ * serves, on a real store in a temporary directory.
  *
- * Covers: io_emit()'s checks (table rows) and its place in a
- * store_transaction(); login_connect()'s numbers and event pairs, alone,
+ * Covers: login_connect()'s numbers and event pairs, alone,
  * with the commit hook, and from several processes at once; the embedded
  * text of login.c against the file (LOGIN_SOURCE_PATH, set by Makefile.am)
  * and against freeCodeCamp's regular expressions; and the two routes
  * through api_serve(): /_api/server.js on and off, and POST /login.
+ * io_emit()'s rules moved to test_io.c with io.c.
  */
 #include "autoconfig.h"
 
@@ -75,14 +75,6 @@ static const char *sid_of(int n)
 	return s;
 }
 
-static int64_t last_id(void)
-{
-	int64_t id = -1;
-
-	ck_assert_int_eq(store_last_event_id(st, &id), EC_OK);
-	return id;
-}
-
 static void count_hook(void *ctx)
 {
 	(*(int *)ctx)++;
@@ -149,143 +141,6 @@ static void check_login_pair(const struct evlist *l, size_t i,
 		ck_assert_str_eq(json_object_get_string(v), user);
 	json_object_put(obj);
 }
-
-/* ---- io_emit() ---- */
-
-static const struct emit_row {
-	const char *event;
-	const char *data; /* passed as "%s" */
-	enum ecode want;
-} emit_rows[] = {
-	{ "user count", "3", EC_OK }, /* reserved names are the server's */
-	{ "chat", "{\"text\":\"hi\"}", EC_OK },
-	{ "chat", "\"a string\"", EC_OK },
-	{ "chat", "null", EC_OK },
-	{ "chat", "[1,true,{}]", EC_OK },
-	{ " ~", " 1 ", EC_OK },
-	{ "chat", "", EC_INVALID_JSON },
-	{ "chat", "hello", EC_INVALID_JSON },
-	{ "chat", "1 2", EC_INVALID_JSON },
-	{ "chat", "{\"a\":1", EC_INVALID_JSON },
-	{ "chat", "'single'", EC_INVALID_JSON },
-	{ "", "1", EC_INVALID_EVENT },
-	{ "a\nb", "1", EC_INVALID_EVENT },
-	{ "a\rb", "1", EC_INVALID_EVENT },
-	{ "tab\there", "1", EC_INVALID_EVENT },
-	{ "del\x7f", "1", EC_INVALID_EVENT },
-	{ "caf\xc3\xa9", "1", EC_INVALID_EVENT },
-	{ "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
-	  "1", EC_OK }, /* 64 bytes */
-	{ "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-	  "e", "1", EC_INVALID_EVENT },
-};
-
-START_TEST(test_io_emit_rows)
-{
-	const struct emit_row *r = &emit_rows[_i];
-	int64_t before = last_id();
-	struct evlist l;
-	int calls = 0;
-
-	store_set_commit_hook(st, count_hook, &calls);
-	ck_assert_msg(io_emit(st, r->event, "%s", r->data) == r->want,
-		      "row %d", _i);
-	collect(before, &l);
-	ck_assert_uint_eq(l.n, r->want == EC_OK);
-	ck_assert_int_eq(calls, r->want == EC_OK);
-	if (r->want == EC_OK) {
-		ck_assert_int_eq(l.ev[0].id, before + 1);
-		ck_assert_str_eq(l.ev[0].name, r->event);
-		ck_assert_str_eq(l.ev[0].data, r->data);
-	}
-}
-END_TEST
-
-START_TEST(test_io_emit_format)
-{
-	struct evlist l;
-	int64_t n = 42;
-
-	ck_assert_int_eq(io_emit(st, "user count", "%lld", (long long)n),
-			 EC_OK);
-	ck_assert_int_eq(io_emit(st, "m", "{\"n\":%d,\"ok\":%s}", -7, "true"),
-			 EC_OK);
-	/* the cap is on the expanded data: padding is JSON whitespace */
-	ck_assert_int_eq(io_emit(st, "big", "%*d", (int)IO_DATA_MAX_BYTES, 5),
-			 EC_OK);
-	ck_assert_int_eq(io_emit(st, "big", "%*d",
-				 (int)IO_DATA_MAX_BYTES + 1, 5),
-			 EC_DATA_TOO_LARGE);
-	/* a NUL would hide the rest of the text from the check */
-	ck_assert_int_eq(io_emit(st, "m", "1%c x", '\0'), EC_INVALID_JSON);
-	ck_assert_int_eq(io_emit(st, NULL, "1"), EC_INVALID_EVENT);
-	collect(0, &l);
-	ck_assert_uint_eq(l.n, 3);
-	ck_assert_str_eq(l.ev[0].data, "42");
-	ck_assert_str_eq(l.ev[1].data, "{\"n\":-7,\"ok\":true}");
-	ck_assert_uint_eq(strlen(l.ev[2].data), sizeof(l.ev[2].data) - 1);
-}
-END_TEST
-
-START_TEST(test_io_emit_user)
-{
-	struct evlist l;
-
-	ck_assert_int_eq(io_emit_user(st, "alice", 2, true), EC_OK);
-	ck_assert_int_eq(io_emit_user(st, "bob", 0, false), EC_OK);
-	collect(0, &l);
-	ck_assert_uint_eq(l.n, 2);
-	ck_assert_str_eq(l.ev[0].name, "user");
-	ck_assert_str_eq(l.ev[0].data, "{\"username\":\"alice\","
-			 "\"currentUsers\":2,\"connected\":true}");
-	ck_assert_str_eq(l.ev[1].data, "{\"username\":\"bob\","
-			 "\"currentUsers\":0,\"connected\":false}");
-}
-END_TEST
-
-struct emit_tx {
-	enum ecode result;
-	enum ecode first, second;
-	int64_t last_inside;
-};
-
-static enum ecode emit_tx(struct store *s, void *arg)
-{
-	struct emit_tx *t = arg;
-
-	t->first = io_emit(s, "one", "%d", 1);
-	t->second = io_emit(s, "two", "%d", 2);
-	ck_assert_int_eq(store_last_event_id(s, &t->last_inside), EC_OK);
-	return t->result;
-}
-
-/* Inside a transaction io_emit() joins it: delivered (hook) only at the
- * commit, and gone with a rollback. */
-START_TEST(test_io_emit_joins_transaction)
-{
-	struct emit_tx t = { .result = EC_INTERNAL };
-	struct evlist l;
-	int calls = 0;
-
-	store_set_commit_hook(st, count_hook, &calls);
-	ck_assert_int_eq(store_transaction(st, emit_tx, &t), EC_INTERNAL);
-	ck_assert_int_eq(t.first, EC_OK);
-	ck_assert_int_eq(t.second, EC_OK);
-	ck_assert_int_eq(t.last_inside, 2);
-	ck_assert_int_eq(calls, 0);
-	collect(0, &l);
-	ck_assert_uint_eq(l.n, 0);
-
-	t.result = EC_OK;
-	ck_assert_int_eq(store_transaction(st, emit_tx, &t), EC_OK);
-	ck_assert_int_eq(calls, 1); /* once for both */
-	collect(0, &l);
-	ck_assert_uint_eq(l.n, 2);
-	ck_assert_str_eq(l.ev[0].name, "one");
-	ck_assert_str_eq(l.ev[1].name, "two");
-	ck_assert_int_eq(l.ev[1].id, l.ev[0].id + 1);
-}
-END_TEST
 
 /* ---- login_connect() ---- */
 
@@ -633,11 +488,6 @@ int main(void)
 		return 1;
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_io_emit_rows, 0,
-			    (int)(sizeof(emit_rows) / sizeof(emit_rows[0])));
-	tcase_add_test(tc, test_io_emit_format);
-	tcase_add_test(tc, test_io_emit_user);
-	tcase_add_test(tc, test_io_emit_joins_transaction);
 	tcase_add_test(tc, test_login_three_count_up);
 	tcase_add_test(tc, test_login_failure_stores_nothing);
 	tcase_add_test(tc, test_login_concurrent);

@@ -1,4 +1,9 @@
-/* test_presence.c -- presence_seen() and presence_tick() on a real store.
+/* test_presence.c -- the presence policy (presence.c) on a real store.
+ *
+ * presence_seen() and presence_tick(); and, moved here from test_store.c
+ * when the policy left the store, the login pair, presence_logout(),
+ * presence_touch(), presence_touch_many(), presence_reap() and the "user"
+ * event's JSON (presence_user_event_data()).
  *
  * A fresh database in a temporary directory per test; explicit now_ms
  * values (IDLE_MS = 60 s, so the write threshold idle/4 is 15 s).
@@ -6,12 +11,16 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "buf.h"
 #include "log.h"
 #include "login.h"
 #include "presence.h"
@@ -23,10 +32,13 @@
 
 static struct store *st;
 
+static size_t n_users;
+
 static void setup(void)
 {
 	fixture_setup();
 	st = fixture_store();
+	n_users = 0;
 }
 
 static void teardown(void)
@@ -73,11 +85,11 @@ static int64_t last_id(void)
 START_TEST(test_seen_offline_goes_online)
 {
 	struct store_session s;
-	struct store_presence p;
+	struct presence_change p;
 	int off;
 
 	login("alice", 1, 1000, &s);
-	ck_assert_int_eq(store_sessions_reap(st, 1000 + IDLE_MS + 1, IDLE_MS,
+	ck_assert_int_eq(presence_reap(st, 1000 + IDLE_MS + 1, IDLE_MS,
 					     &off), EC_OK);
 	ck_assert_int_eq(off, 1);
 	reload(1, 70000, &s);
@@ -110,7 +122,7 @@ START_TEST(test_seen_online_writes_only_when_stale)
 {
 	const struct seen_row *r = &seen_rows[_i];
 	struct store_session s;
-	struct store_presence p;
+	struct presence_change p;
 	int64_t now = 1000 + r->age_ms;
 
 	login("alice", 1, 1000, &s);
@@ -130,12 +142,12 @@ END_TEST
 START_TEST(test_seen_ended_session)
 {
 	struct store_session s;
-	struct store_presence p;
+	struct presence_change p;
 	char sid[65];
 
 	login("alice", 1, 1000, &s);
 	snprintf(sid, sizeof(sid), "%064x", 1);
-	ck_assert_int_eq(store_session_logout(st, sid, &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, sid, &p), EC_OK);
 	/* a stale copy that would need a write: the session is gone */
 	ck_assert_int_eq(presence_seen(st, &s, IDLE_MS, 50000, &p),
 			 EC_UNAUTHORIZED);
@@ -183,7 +195,7 @@ START_TEST(test_tick_keeps_parked_online)
 	struct store_snapshot snap;
 	int64_t parked[3], ended[3];
 	size_t n_ended = 9;
-	struct store_presence p;
+	struct presence_change p;
 	char bob_sid[65];
 	int changes = -1;
 
@@ -216,11 +228,478 @@ START_TEST(test_tick_keeps_parked_online)
 
 	/* bob logs out: his parked id is reported as ended, alice's not */
 	snprintf(bob_sid, sizeof(bob_sid), "%064x", 2);
-	ck_assert_int_eq(store_session_logout(st, bob_sid, &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, bob_sid, &p), EC_OK);
 	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200001,
 				       &changes, ended, &n_ended), EC_OK);
 	ck_assert_uint_eq(n_ended, 1);
 	ck_assert_int_eq(ended[0], b.id);
+}
+END_TEST
+
+/* ---- the helpers of the tests moved from test_store.c ---- */
+
+#define HASH "$y$j9T$salt$hash"
+
+/* The users add_user() made in this test, for login_as(). */
+#define USERS_MAX 8
+static struct store_user users[USERS_MAX];
+static int64_t add_user(struct store *db, const char *name)
+{
+	struct store_user u;
+
+	ck_assert_int_eq(store_user_add(db, name, HASH, 1), EC_OK);
+	ck_assert_int_eq(store_user_find(db, name, &u), EC_OK);
+	ck_assert_uint_lt(n_users, USERS_MAX);
+	users[n_users++] = u;
+	return u.id;
+}
+
+/* A login as the program makes it, login_connect() (login.h).  *p as the
+ * presence functions report a change: the new count and the id of its
+ * "user count" event.  A uid add_user() did not make stands for a user
+ * deleted meanwhile. */
+static enum ecode login_as(struct store *db, const char *sid, int64_t uid,
+			   int64_t now_ms, int64_t expires_ms,
+			   struct presence_change *p)
+{
+	struct store_user ghost = {.id = uid, .username = "ghost"};
+	const struct store_user *u = &ghost;
+	int64_t count = -1, last = -1;
+	enum ecode rc;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < n_users; i++)
+		if (users[i].id == uid)
+			u = &users[i];
+	rc = login_connect(db, sid, u, now_ms, expires_ms, &count);
+	if (rc != EC_OK)
+		return rc;
+	ck_assert_int_eq(store_last_event_id(db, &last), EC_OK);
+	p->changed = true;
+	p->current_users = count;
+	p->event_id = last - 1;
+	return EC_OK;
+}
+
+/* sid of 64 hex chars from a small number, so tests read easily. */
+static const char *sid_of(int n)
+{
+	static char sid[4][65];
+	static int next;
+	char *s = sid[next++ % 4];
+
+	snprintf(s, 65, "%064x", n);
+	return s;
+}
+
+#define EVMAX 64
+
+struct ev {
+	int64_t id;
+	char name[80];
+	char data[256];
+};
+
+struct evlist {
+	size_t n;
+	struct ev ev[EVMAX];
+};
+
+static enum ecode collect_cb(void *ctx, const struct store_event *e)
+{
+	struct evlist *l = ctx;
+
+	ck_assert_uint_lt(l->n, EVMAX);
+	l->ev[l->n].id = e->id;
+	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
+	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
+	l->n++;
+	return EC_OK;
+}
+
+static void collect(struct store *db, int64_t after, size_t limit,
+		    struct evlist *l)
+{
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(store_events_after(db, after, limit, collect_cb, l),
+			 EC_OK);
+}
+
+static void check_pair(const struct evlist *l, size_t i, int64_t id,
+		       const char *user, int64_t count, bool connected)
+{
+	char num[24], json[160];
+
+	snprintf(num, sizeof(num), "%" PRId64, count);
+	snprintf(json, sizeof(json),
+		 "{\"username\":\"%s\",\"currentUsers\":%" PRId64
+		 ",\"connected\":%s}",
+		 user, count, connected ? "true" : "false");
+	ck_assert_uint_gt(l->n, i + 1);
+	ck_assert_int_eq(l->ev[i].id, id);
+	ck_assert_str_eq(l->ev[i].name, PRESENCE_EVENT_USER_COUNT);
+	ck_assert_str_eq(l->ev[i].data, num);
+	ck_assert_int_eq(l->ev[i + 1].id, id + 1);
+	ck_assert_str_eq(l->ev[i + 1].name, PRESENCE_EVENT_USER);
+	ck_assert_str_eq(l->ev[i + 1].data, json);
+}
+
+/* sqlite3 directly, only to look at what the store wrote. */
+static int64_t sql_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v;
+
+	ck_assert_int_eq(sqlite3_open_v2(fixture_db, &db, SQLITE_OPEN_READONLY,
+					 NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- moved from test_store.c: the presence changes, their pairs ---- */
+
+START_TEST(test_login_event_pair)
+{
+	struct presence_change p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
+				  1000 + DAY_MS, &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 1);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 1, "alice", 1, true);
+
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(s.user_id, uid);
+	ck_assert_str_eq(s.username, "alice");
+	ck_assert(s.online);
+	ck_assert_int_eq(s.last_seen_ms, 1000);
+	ck_assert_int_eq(s.expires_ms, 1000 + DAY_MS);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s),
+			 EC_NOT_FOUND);
+
+	/* a user deleted meanwhile: nothing is written */
+	ck_assert_int_eq(login_as(st, sid_of(3), uid + 100, 1000,
+				  2000, &p), EC_NOT_FOUND);
+	ck_assert(!p.changed);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+}
+END_TEST
+
+START_TEST(test_three_logins_count_up)
+{
+	const char *names[] = { "alice", "bob", "alice" };
+	struct presence_change p;
+	struct evlist l;
+
+	add_user(st, "alice");
+	add_user(st, "bob");
+	for (int i = 0; i < 3; i++) {
+		struct store_user u;
+
+		ck_assert_int_eq(store_user_find(st, names[i], &u), EC_OK);
+		ck_assert_int_eq(login_as(st, sid_of(i + 1), u.id,
+			1000 + i, 1000 + DAY_MS, &p), EC_OK);
+		ck_assert_int_eq(p.current_users, i + 1);
+		ck_assert_int_eq(p.event_id, 2 * i + 1);
+	}
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 6);
+	for (int i = 0; i < 3; i++)
+		check_pair(&l, 2 * (size_t)i, 2 * i + 1, names[i], i + 1, true);
+}
+END_TEST
+
+START_TEST(test_logout)
+{
+	struct presence_change p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
+				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), uid, 1000,
+				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(p.current_users, 2);
+
+	/* online session: events with the new count */
+	ck_assert_int_eq(presence_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 5);
+	collect(st, 4, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 5, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s),
+			 EC_NOT_FOUND);
+
+	/* unknown session (and the same one again): nothing */
+	ck_assert_int_eq(presence_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 0);
+	ck_assert_int_eq(presence_logout(st, "", &p), EC_OK);
+	ck_assert(!p.changed);
+
+	/* offline session: deleted without events */
+	ck_assert_int_eq(presence_reap(st, 1000 + 61000, 60000, &off),
+			 EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 6, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s), EC_OK);
+	ck_assert(!s.online);
+	ck_assert_int_eq(presence_logout(st, sid_of(2), &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 0);
+	collect(st, 8, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 0);
+}
+END_TEST
+
+START_TEST(test_touch)
+{
+	struct presence_change p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 500000,
+				  &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+
+	/* online: last_seen moves, no events */
+	ck_assert_int_eq(presence_touch(st, s.id, 2000, &p), EC_OK);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 0);
+	collect(st, 2, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(s.last_seen_ms, 2000);
+	/* never backwards */
+	ck_assert_int_eq(presence_touch(st, s.id, 1500, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(s.last_seen_ms, 2000);
+
+	/* offline -> online: the pair */
+	ck_assert_int_eq(presence_reap(st, 2000 + 60001, 60000, &off),
+			 EC_OK);
+	ck_assert_int_eq(off, 1);
+	ck_assert_int_eq(presence_touch(st, s.id, 70000, &p), EC_OK);
+	ck_assert(p.changed);
+	ck_assert_int_eq(p.current_users, 1);
+	ck_assert_int_eq(p.event_id, 5);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 6);
+	check_pair(&l, 2, 3, "alice", 0, false);
+	check_pair(&l, 4, 5, "alice", 1, true);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 70000, &s), EC_OK);
+	ck_assert(s.online);
+	ck_assert_int_eq(s.last_seen_ms, 70000);
+
+	/* unknown and expired sessions */
+	ck_assert_int_eq(presence_touch(st, s.id + 1, 70000, &p),
+			 EC_NOT_FOUND);
+	ck_assert(!p.changed);
+	ck_assert_int_eq(presence_touch(st, s.id, 500000, &p),
+			 EC_NOT_FOUND);
+	collect(st, 6, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+START_TEST(test_batch_touch)
+{
+	int64_t ended[5];
+	size_t n_ended = 0;
+	struct presence_change p;
+	struct store_session s[3];
+	struct evlist l;
+	int64_t uid[3];
+	int64_t ids[5];
+	int off, on = -1;
+
+	uid[0] = add_user(st, "alice");
+	uid[1] = add_user(st, "bob");
+	uid[2] = add_user(st, "carol");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(login_as(st, sid_of(i + 1), uid[i],
+			1000, DAY_MS, &p), EC_OK);
+		ck_assert_int_eq(store_session_find(st, sid_of(i + 1), 1000,
+						    &s[i]), EC_OK);
+	}
+	ck_assert_int_eq(presence_reap(st, 100000, 1000, &off), EC_OK);
+	ck_assert_int_eq(off, 3);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 12);
+	/* one pair per session, each with the count at that point */
+	check_pair(&l, 6, 7, "alice", 2, false);
+	check_pair(&l, 8, 9, "bob", 1, false);
+	check_pair(&l, 10, 11, "carol", 0, false);
+
+	ids[0] = s[1].id;
+	ids[1] = s[0].id;
+	ids[2] = s[1].id;     /* repeats are fine */
+	ids[3] = 9999;        /* so is a session that went away */
+	ids[4] = s[0].id;
+	ck_assert_int_eq(presence_touch_many(st, ids, 5, 200000, &on, ended,
+					      &n_ended), EC_OK);
+	ck_assert_int_eq(on, 2);
+	/* the one that went away is reported, for its waiters to end */
+	ck_assert_uint_eq(n_ended, 1);
+	ck_assert_int_eq(ended[0], 9999);
+	collect(st, 12, 100, &l);
+	ck_assert_uint_eq(l.n, 4);
+	check_pair(&l, 0, 13, "bob", 1, true);
+	check_pair(&l, 2, 15, "alice", 2, true);
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 200000, &s[2]),
+			 EC_OK);
+	ck_assert(!s[2].online);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 200000, &s[0]),
+			 EC_OK);
+	ck_assert(s[0].online);
+	ck_assert_int_eq(s[0].last_seen_ms, 200000);
+
+	/* again: all online already, nothing appended */
+	ck_assert_int_eq(presence_touch_many(st, ids, 5, 200001, &on, NULL,
+					      NULL), EC_OK);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(presence_touch_many(st, ids, 0, 200001, &on, NULL,
+					      NULL), EC_OK);
+	ck_assert_int_eq(on, 0);
+	collect(st, 16, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+START_TEST(test_reap_idle)
+{
+	struct presence_change p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int off = -1;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, DAY_MS,
+				  &p), EC_OK);
+	/* exactly idle_ms old: still online */
+	ck_assert_int_eq(presence_reap(st, 1100, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	ck_assert_int_eq(presence_reap(st, 1101, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 0, 100, &l);
+	ck_assert_uint_eq(l.n, 4);
+	check_pair(&l, 2, 3, "alice", 0, false);
+	/* offline but kept: it may come back */
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1101, &s), EC_OK);
+	ck_assert(!s.online);
+	ck_assert_int_eq(presence_reap(st, 5000, 100, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	collect(st, 4, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+START_TEST(test_reap_expiry)
+{
+	struct presence_change p;
+	struct store_session s;
+	struct evlist l;
+	int64_t uid = add_user(st, "alice");
+	int64_t bob = add_user(st, "bob");
+	int off = -1;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 5000,
+				  &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), bob, 1000, 100000,
+				  &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(3), bob, 1000, 6000,
+				  &p), EC_OK);
+	/* session 3 offline first (idle), still there */
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 1000, &s), EC_OK);
+	ck_assert_int_eq(presence_touch(st, s.id, 1000, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s), EC_OK);
+	ck_assert_int_eq(presence_touch(st, s.id, 4000, &p), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(presence_touch(st, s.id, 4000, &p), EC_OK);
+	ck_assert_int_eq(presence_reap(st, 4000, 2000, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 3);
+
+	/* at 5000 session 1 expires: offline with events, and deleted,
+	 * although it is not idle */
+	ck_assert_int_eq(presence_reap(st, 5000, 60000, &off), EC_OK);
+	ck_assert_int_eq(off, 1);
+	collect(st, 8, 100, &l);
+	ck_assert_uint_eq(l.n, 2);
+	check_pair(&l, 0, 9, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 0, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 2);
+
+	/* at 6000 offline session 3 expires: deleted, no events */
+	ck_assert_int_eq(presence_reap(st, 6000, 60000, &off), EC_OK);
+	ck_assert_int_eq(off, 0);
+	collect(st, 10, 100, &l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 6000, &s), EC_OK);
+	ck_assert(s.online);
+}
+END_TEST
+
+static const struct user_data_row {
+	const char *name;
+	int64_t count;
+	bool connected;
+	const char *want;
+} user_data_rows[] = {
+	{ "alice", 1, true,
+	  "{\"username\":\"alice\",\"currentUsers\":1,\"connected\":true}" },
+	{ "Bob.b-1_", 0, false,
+	  "{\"username\":\"Bob.b-1_\",\"currentUsers\":0,"
+	  "\"connected\":false}" },
+	/* names are checked elsewhere; the JSON is right whatever they are */
+	{ "a\"b/c", 9007199254740993LL, true,
+	  "{\"username\":\"a\\\"b/c\",\"currentUsers\":9007199254740993,"
+	  "\"connected\":true}" },
+};
+
+START_TEST(test_user_event_data)
+{
+	const struct user_data_row *r = &user_data_rows[_i];
+	struct buf b;
+
+	buf_init(&b, 1024);
+	ck_assert_int_eq(buf_adds(&b, ">"), EC_OK);
+	ck_assert_int_eq(presence_user_event_data(&b, r->name, r->count,
+					       r->connected), EC_OK);
+	ck_assert_str_eq(buf_str(&b) + 1, r->want); /* appended */
+	buf_release(&b);
+	buf_init(&b, strlen(r->want) - 1);
+	ck_assert_int_eq(presence_user_event_data(&b, r->name, r->count,
+					       r->connected), EC_TOO_LARGE);
+	ck_assert_uint_eq(b.len, 0);
+	buf_release(&b);
 }
 END_TEST
 
@@ -239,6 +718,16 @@ int main(void)
 	tcase_add_test(tc, test_seen_ended_session);
 	tcase_add_test(tc, test_tick_reaps_idle);
 	tcase_add_test(tc, test_tick_keeps_parked_online);
+	tcase_add_test(tc, test_login_event_pair);
+	tcase_add_test(tc, test_three_logins_count_up);
+	tcase_add_test(tc, test_logout);
+	tcase_add_test(tc, test_touch);
+	tcase_add_test(tc, test_batch_touch);
+	tcase_add_test(tc, test_reap_idle);
+	tcase_add_test(tc, test_reap_expiry);
+	tcase_add_loop_test(tc, test_user_event_data, 0,
+			    (int)(sizeof(user_data_rows) /
+				  sizeof(user_data_rows[0])));
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }

@@ -1,6 +1,6 @@
 -- schema.sql -- the whole current schema (version 1), for reading.
 --
--- This file is what applying sql/001-initial.sql ... sql/NNN-*.sql in order
+-- This file is what applying sql/sqlite/001-initial.sql ... sql/sqlite/NNN-*.sql in order
 -- produces; the program never runs it against a real database (migrations
 -- do that), but tests/unit/test_store applies it to a scratch database and
 -- checks that sqlite_master comes out the same.  Update it with every new

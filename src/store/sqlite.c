@@ -1,0 +1,856 @@
+/* sqlite.c -- the SQLite backend: store_backend_sqlite (backend.h).
+ *
+ * The only file that includes sqlite3.h.  A struct store_sqlite is one
+ * SQLite connection plus the statements prepared on it, for one thread.
+ * It executes SQL and returns data and statuses; transactions, the commit
+ * hook and every rule about presence and events are above it (store.c,
+ * presence.c, io.c).  Its schema is sql/sqlite/ (001-initial.sql, ...),
+ * compiled in by build-aux/sql2c.sh (sqlite_migrations.h).
+ *
+ *   migrate(path, &from, &to)   once, at start (emitcgi init too)
+ *   open(path, &c) / close(c)   per thread
+ *   begin(c, write) ... commit(c) | rollback(c)
+ *   session_seen(c, id, now, &was), event_insert(c, ...), ...  one or two
+ *                               prepared statements each
+ *
+ * Invariants:
+ * - begin(c, true) is BEGIN IMMEDIATE: the write lock is taken before
+ *   anything is read, so counts read inside are the counts at the commit.
+ * - Connections are in WAL mode with a busy timeout and foreign keys on.
+ * - Statements are prepared once (lazily, SQLITE_PREPARE_PERSISTENT) and
+ *   always left reset with their bindings cleared (stmt_done()).
+ * - A listing whose callback may write (sessions_stale) is read to the end
+ *   before the first callback: stepping a SELECT while the same connection
+ *   updates the rows under it is undefined (SQLite docs, sqlite3_step).
+ * - No pointer into SQLite memory leaves this file except the borrowed
+ *   name/data of struct store_event, valid only during the callback.
+ * - Errors: SQLITE_BUSY/LOCKED -> EC_DB_BUSY, a unique constraint on a user
+ *   name -> EC_USERNAME_TAKEN, a file that is not a database ->
+ *   EC_DB_SCHEMA, anything else -> EC_DB; sqlite3_errmsg() is logged where
+ *   it happens (db_error()).
+ *
+ * To add a query: add a STMT_ id and its SQL to the two tables below, run
+ * it with stmt_bind() (and stmt_step()/stmt_exec()), finish with
+ * stmt_done().  Schema changes go in a new sql/sqlite/NNN-*.sql
+ * (docs/STORE.md).
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "backend.h"
+#include "log.h"
+#include "sqlite_migrations.h"
+#include "sqlite_stmt.h"
+
+#define STORE_SQLITE_BUSY_TIMEOUT_MS 5000
+/* Pause between attempts to switch a new database to WAL (set_pragmas()). */
+#define STORE_SQLITE_WAL_RETRY_MS 10
+/* sessions_stale collects this many sessions per allocation step. */
+#define STORE_SQLITE_STALE_CHUNK 16
+
+struct store_sqlite {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT__COUNT];
+};
+
+static struct store_sqlite *conn_of(struct store_conn *c)
+{
+	return (struct store_sqlite *)c;
+}
+
+/* ---- errors and statements ---- */
+
+static enum ecode db_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return EC_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EC_DB_BUSY;
+	case SQLITE_NOMEM:
+		return EC_NOMEM;
+	case SQLITE_NOTADB:
+		return EC_DB_SCHEMA;
+	default:
+		return EC_DB;
+	}
+}
+
+/* Logs what failed with SQLite's message and maps rc to an ecode. */
+static enum ecode db_error(struct store_sqlite *q, int rc, const char *what)
+{
+	log_error("store: %s: %s (%d)", what,
+		  q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc), rc);
+	return db_code(rc) == EC_OK ? EC_DB : db_code(rc);
+}
+
+/* The error of a step is handled where it happened, so reset's echo of it
+ * is not news. */
+static void stmt_done(sqlite3_stmt *s)
+{
+	if (s) {
+		(void)sqlite3_reset(s);
+		(void)sqlite3_clear_bindings(s);
+	}
+}
+
+/* Gets statement id (prepared on first use) and binds its parameters in
+ * order from the arguments: 't' a const char * (text), 'i' an int64_t.
+ * On error nothing is left bound. */
+static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
+			    sqlite3_stmt **out, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc = SQLITE_OK;
+
+	*out = NULL;
+	if (!q->stmt[id]) {
+		rc = sqlite3_prepare_v3(q->db, sqlite_stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &q->stmt[id],
+					NULL);
+		if (rc != SQLITE_OK) {
+			q->stmt[id] = NULL;
+			return db_error(q, rc, sqlite_stmt_sql[id]);
+		}
+	}
+	s = q->stmt[id];
+	va_start(ap, types);
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++)
+		rc = types[i] == 't'
+			 ? sqlite3_bind_text(s, i + 1, va_arg(ap, const char *),
+					     -1, SQLITE_STATIC)
+			 : sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		stmt_done(s);
+		return db_error(q, rc, "bind");
+	}
+	*out = s;
+	return EC_OK;
+}
+
+/* One step: *row tells SQLITE_ROW from SQLITE_DONE; anything else is
+ * logged and returned as an ecode. */
+static enum ecode stmt_step(struct store_sqlite *q, sqlite3_stmt *s, bool *row)
+{
+	int rc = sqlite3_step(s);
+
+	*row = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return EC_OK;
+	return db_error(q, rc, sqlite3_sql(s));
+}
+
+/* Runs a bound statement without result rows and resets it. */
+static enum ecode stmt_exec(struct store_sqlite *q, sqlite3_stmt *s)
+{
+	bool row;
+	enum ecode rc = stmt_step(q, s, &row);
+
+	stmt_done(s);
+	return rc;
+}
+
+/* The first row of a bound query: EC_NOT_FOUND if none.  Leaves s on the
+ * row (or reset, on error) for the caller's stmt_done(). */
+static enum ecode stmt_row(struct store_sqlite *q, sqlite3_stmt *s)
+{
+	bool row;
+	enum ecode rc = stmt_step(q, s, &row);
+
+	if (rc == EC_OK && !row)
+		rc = EC_NOT_FOUND;
+	return rc;
+}
+
+/* A query with no parameters that answers one row of integers. */
+static enum ecode query_i64s(struct store_sqlite *q, enum stmt_id id,
+			     int64_t *a, int64_t *b)
+{
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if ((rc = stmt_bind(q, id, &s, "")) != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_NOT_FOUND) {
+		log_error("store: %s: no row", sqlite_stmt_sql[id]);
+		rc = EC_DB;
+	}
+	if (rc == EC_OK) {
+		*a = sqlite3_column_int64(s, 0);
+		if (b)
+			*b = sqlite3_column_int64(s, 1);
+	}
+	stmt_done(s);
+	return rc;
+}
+
+/* Copies a text column into dst[size]; EC_DB if it does not fit. */
+static enum ecode column_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
+{
+	const unsigned char *v = sqlite3_column_text(s, col);
+	size_t len = (size_t)sqlite3_column_bytes(s, col);
+
+	if (!v) {
+		if (sqlite3_column_type(s, col) != SQLITE_NULL)
+			return EC_NOMEM;
+		v = (const unsigned char *)"";
+		len = 0;
+	}
+	if (len >= size) {
+		log_error("store: %s: column %d is %zu bytes, room for %zu",
+			  sqlite3_sql(s), col, len, size - 1);
+		return EC_DB;
+	}
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return EC_OK;
+}
+
+/* A row of the session queries: id, user_id, username, online,
+ * last_seen_ms, expires_ms. */
+static enum ecode column_session(sqlite3_stmt *s, struct store_session *out)
+{
+	out->id = sqlite3_column_int64(s, 0);
+	out->user_id = sqlite3_column_int64(s, 1);
+	out->online = sqlite3_column_int64(s, 3) != 0;
+	out->last_seen_ms = sqlite3_column_int64(s, 4);
+	out->expires_ms = sqlite3_column_int64(s, 5);
+	return column_copy(s, 2, out->username, sizeof(out->username));
+}
+
+/* ---- transactions ---- */
+
+static enum ecode sqlite_begin(struct store_conn *c, bool write)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = stmt_bind(q, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN, &s, "");
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
+static void sqlite_rollback(struct store_conn *c)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+
+	if (sqlite3_get_autocommit(q->db))
+		return; /* SQLite rolled back already (e.g. SQLITE_FULL) */
+	if (stmt_bind(q, STMT_ROLLBACK, &s, "") == EC_OK)
+		(void)stmt_exec(q, s); /* logged there; nothing more to do */
+}
+
+static enum ecode sqlite_commit(struct store_conn *c)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = stmt_bind(q, STMT_COMMIT, &s, "");
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
+/* ---- opening, migrations ---- */
+
+static int sqlite_schema_version(void)
+{
+	return sqlite_migrations_count;
+}
+
+static enum ecode sqlite_read_version(struct store_conn *c, int *version)
+{
+	int64_t v;
+	enum ecode rc = query_i64s(conn_of(c), STMT_USER_VERSION, &v, NULL);
+
+	if (rc == EC_OK)
+		*version = (int)v;
+	return rc;
+}
+
+static enum ecode exec_sql(struct store_sqlite *q, const char *sql,
+			   const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(q->db, sql, NULL, NULL, &msg);
+
+	if (rc == SQLITE_OK)
+		return EC_OK;
+	log_error("store: %s: %s (%d)", what, msg ? msg : sqlite3_errstr(rc),
+		  rc);
+	sqlite3_free(msg);
+	return db_code(rc) == EC_OK ? EC_DB : db_code(rc);
+}
+
+static int journal_mode_cb(void *ctx, int ncols, char **vals, char **names)
+{
+	(void)names;
+	if (ncols > 0 && vals[0])
+		*(bool *)ctx = strcmp(vals[0], "wal") == 0;
+	return 0;
+}
+
+/* WAL: readers never block the writer; NORMAL sync is durable in WAL mode
+ * except for the last transactions at a power cut, never corrupting. */
+static enum ecode set_pragmas(struct store_sqlite *q, const char *path)
+{
+	char *msg = NULL;
+	bool wal = false;
+	int src;
+
+	/* Turning a file to WAL takes an exclusive lock.  When processes
+	 * starting at once each hold a shared lock and want it, SQLite
+	 * answers SQLITE_BUSY at once instead of calling the busy handler
+	 * (it would deadlock), so retry here, within the busy timeout. */
+	for (int waited_ms = 0;; waited_ms += STORE_SQLITE_WAL_RETRY_MS) {
+		src = sqlite3_exec(q->db, "PRAGMA journal_mode=WAL",
+				   journal_mode_cb, &wal, &msg);
+		if ((src & 0xff) != SQLITE_BUSY ||
+		    waited_ms >= STORE_SQLITE_BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		(void)sqlite3_sleep(STORE_SQLITE_WAL_RETRY_MS);
+	}
+	if (src != SQLITE_OK) {
+		log_error("store: %s: journal_mode=WAL: %s (%d)", path,
+			  msg ? msg : sqlite3_errstr(src), src);
+		sqlite3_free(msg);
+		return db_code(src) == EC_OK ? EC_DB : db_code(src);
+	}
+	if (!wal)
+		log_warn("store: %s: WAL mode unavailable, readers will block "
+			 "writers",
+			 path);
+	return exec_sql(q, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+			path);
+}
+
+static void sqlite_free(struct store_sqlite *q)
+{
+	int rc;
+
+	if (!q)
+		return;
+	for (int i = 0; i < STMT__COUNT; i++)
+		(void)sqlite3_finalize(q->stmt[i]); /* NULL is a no-op */
+	if (q->db) {
+		rc = sqlite3_close(q->db);
+		if (rc != SQLITE_OK)
+			log_error("store: close: %s (%d)",
+				  sqlite3_errmsg(q->db), rc);
+	}
+	free(q);
+}
+
+/* Opens the file; flags decide whether it may be created. */
+static enum ecode sqlite_connect(const char *path, int flags,
+				 struct store_sqlite **out)
+{
+	struct store_sqlite *q;
+	enum ecode rc;
+	int src;
+
+	*out = NULL;
+	if (!path || !*path) {
+		log_error("store: no database path");
+		return EC_CONFIG;
+	}
+	if (!(q = calloc(1, sizeof(*q))))
+		return EC_NOMEM;
+	src = sqlite3_open_v2(path, &q->db, flags, NULL);
+	if (src != SQLITE_OK) {
+		if (!(flags & SQLITE_OPEN_CREATE) &&
+		    (src & 0xff) == SQLITE_CANTOPEN &&
+		    access(path, F_OK) != 0 && errno == ENOENT) {
+			log_error("store: %s: no such database: run "
+				  "`emitcgi init`",
+				  path);
+			rc = EC_DB_SCHEMA;
+		} else {
+			rc = db_error(q, src, path);
+		}
+		goto out;
+	}
+	(void)sqlite3_extended_result_codes(q->db, 1);
+	src = sqlite3_busy_timeout(q->db, STORE_SQLITE_BUSY_TIMEOUT_MS);
+	if (src != SQLITE_OK) {
+		rc = db_error(q, src, "busy_timeout");
+		goto out;
+	}
+	*out = q;
+	return EC_OK;
+out:
+	sqlite_free(q);
+	return rc;
+}
+
+/* Runs migration n unless another process did while we waited for the
+ * lock: the version is read again inside BEGIN IMMEDIATE. */
+static enum ecode migrate_one(struct store_sqlite *q, int n)
+{
+	struct store_conn *c = (struct store_conn *)q;
+	char pragma[48], what[48];
+	enum ecode rc;
+	int v;
+
+	if ((rc = sqlite_begin(c, true)) != EC_OK)
+		return rc;
+	if ((rc = sqlite_read_version(c, &v)) != EC_OK)
+		goto fail;
+	if (v >= n)
+		return sqlite_commit(c);
+	snprintf(what, sizeof(what), "migration %d", n);
+	if ((rc = exec_sql(q, sqlite_migrations[n - 1], what)) != EC_OK)
+		goto fail;
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
+	if ((rc = exec_sql(q, pragma, what)) != EC_OK ||
+	    (rc = sqlite_commit(c)) != EC_OK)
+		goto fail;
+	log_info("store: applied migration %d", n);
+	return EC_OK;
+fail:
+	sqlite_rollback(c);
+	return rc;
+}
+
+static enum ecode sqlite_migrate(const char *path, int *from, int *to)
+{
+	struct store_sqlite *q = NULL;
+	int want = sqlite_schema_version();
+	int v = 0, first = 0;
+	enum ecode rc;
+
+	rc = sqlite_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    &q);
+	if (rc != EC_OK || (rc = set_pragmas(q, path)) != EC_OK ||
+	    (rc = sqlite_read_version((struct store_conn *)q, &v)) != EC_OK)
+		goto out;
+	first = v;
+	for (int n = v + 1; n <= want; n++)
+		if ((rc = migrate_one(q, n)) != EC_OK)
+			goto out;
+	if ((rc = sqlite_read_version((struct store_conn *)q, &v)) != EC_OK)
+		goto out;
+	if (v != want) {
+		log_error("store: %s: schema version %d, this program knows "
+			  "%d: it is newer than this program",
+			  path, v, want);
+		rc = EC_DB_SCHEMA;
+	}
+out:
+	if (from)
+		*from = first;
+	if (to)
+		*to = v;
+	sqlite_free(q);
+	return rc;
+}
+
+static enum ecode sqlite_open(const char *path, struct store_conn **out)
+{
+	struct store_sqlite *q = NULL;
+	int v, want = sqlite_schema_version();
+	enum ecode rc;
+
+	*out = NULL;
+	if ((rc = sqlite_connect(path, SQLITE_OPEN_READWRITE, &q)) != EC_OK)
+		return rc;
+	/* Version first: an uninitialised file must not be written to (WAL
+	 * mode would give it a header). */
+	if ((rc = sqlite_read_version((struct store_conn *)q, &v)) != EC_OK)
+		goto out;
+	if (v != want) {
+		log_error("store: %s: schema version %d, this program needs "
+			  "%d: %s",
+			  path, v, want,
+			  v < want ? "run `emitcgi init`"
+				   : "the database is newer than this program");
+		rc = EC_DB_SCHEMA;
+		goto out;
+	}
+	if ((rc = set_pragmas(q, path)) != EC_OK)
+		goto out;
+	*out = (struct store_conn *)q;
+	return EC_OK;
+out:
+	sqlite_free(q);
+	return rc;
+}
+
+static void sqlite_close(struct store_conn *c)
+{
+	struct store_sqlite *q = conn_of(c);
+
+	if (q && q->db && !sqlite3_get_autocommit(q->db))
+		sqlite_rollback(c);
+	sqlite_free(q);
+}
+
+/* ---- users and throttling ---- */
+
+static enum ecode sqlite_user_add(struct store_conn *c, const char *username,
+				  const char *password_hash, int64_t now_ms)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+	int src;
+
+	rc = stmt_bind(q, STMT_USER_ADD, &s, "tti", username, password_hash,
+		       now_ms);
+	if (rc != EC_OK)
+		return rc;
+	src = sqlite3_step(s);
+	if (src == SQLITE_CONSTRAINT_UNIQUE ||
+	    src == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		log_debug("store: user %s exists", username);
+		rc = EC_USERNAME_TAKEN;
+	} else if (src != SQLITE_DONE) {
+		rc = db_error(q, src, "add user");
+	}
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_user_find(struct store_conn *c, const char *username,
+				   struct store_user *out)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if ((rc = stmt_bind(q, STMT_USER_FIND, &s, "t", username)) != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK) {
+		out->id = sqlite3_column_int64(s, 0);
+		rc = column_copy(s, 1, out->username, sizeof(out->username));
+	}
+	if (rc == EC_OK)
+		rc = column_copy(s, 2, out->password_hash,
+				 sizeof(out->password_hash));
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_login_failures_get(struct store_conn *c,
+					    const char *username, int *failures,
+					    int64_t *window_end_ms)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	int64_t n;
+	enum ecode rc;
+
+	*failures = 0;
+	*window_end_ms = 0;
+	if ((rc = stmt_bind(q, STMT_FAIL_GET, &s, "t", username)) != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK) {
+		n = sqlite3_column_int64(s, 0);
+		*failures = n > INT32_MAX ? INT32_MAX : (int)n;
+		*window_end_ms = sqlite3_column_int64(s, 1);
+	}
+	stmt_done(s);
+	return rc == EC_NOT_FOUND ? EC_OK : rc;
+}
+
+/* Runs statement id with one text parameter (or an int64 with 'i'). */
+static enum ecode exec_t(struct store_conn *c, enum stmt_id id, const char *t)
+{
+	sqlite3_stmt *s;
+	enum ecode rc = stmt_bind(conn_of(c), id, &s, "t", t);
+
+	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
+}
+
+static enum ecode exec_i(struct store_conn *c, enum stmt_id id, int64_t i)
+{
+	sqlite3_stmt *s;
+	enum ecode rc = stmt_bind(conn_of(c), id, &s, "i", i);
+
+	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
+}
+
+static enum ecode sqlite_login_failure_add(struct store_conn *c,
+					   const char *username, int64_t now_ms,
+					   int64_t window_ms)
+{
+	sqlite3_stmt *s;
+	enum ecode rc = stmt_bind(conn_of(c), STMT_FAIL_ADD, &s, "tii",
+				  username, now_ms, window_ms);
+
+	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
+}
+
+static enum ecode sqlite_login_failures_clear(struct store_conn *c,
+					      const char *username)
+{
+	return exec_t(c, STMT_FAIL_CLEAR, username);
+}
+
+static enum ecode sqlite_login_failures_expire(struct store_conn *c,
+					       int64_t now_ms)
+{
+	return exec_i(c, STMT_FAIL_EXPIRE, now_ms);
+}
+
+/* ---- sessions ---- */
+
+static enum ecode sqlite_session_insert(struct store_conn *c, const char *sid,
+					int64_t user_id, int64_t now_ms,
+					int64_t expires_ms)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+	int src;
+
+	rc = stmt_bind(q, STMT_SESSION_INSERT, &s, "tiii", sid, user_id, now_ms,
+		       expires_ms);
+	if (rc != EC_OK)
+		return rc;
+	src = sqlite3_step(s);
+	if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		/* foreign_keys=ON: the user was deleted meanwhile */
+		log_debug("store: session for unknown user %" PRId64, user_id);
+		rc = EC_NOT_FOUND;
+	} else if (src != SQLITE_DONE) {
+		rc = db_error(q, src, "insert session");
+	}
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_session_find(struct store_conn *c, const char *sid,
+				      int64_t now_ms, struct store_session *out)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = stmt_bind(q, STMT_SESSION_FIND, &s, "ti", sid, now_ms);
+	if (rc != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK)
+		rc = column_session(s, out);
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_session_delete(struct store_conn *c, const char *sid,
+					struct store_session *was)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if ((rc = stmt_bind(q, STMT_SESSION_BY_TOKEN, &s, "t", sid)) != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK)
+		rc = column_session(s, was);
+	stmt_done(s);
+	return rc != EC_OK ? rc : exec_i(c, STMT_SESSION_DELETE, was->id);
+}
+
+static enum ecode sqlite_session_seen(struct store_conn *c, int64_t id,
+				      int64_t now_ms, struct store_session *was)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if ((rc = stmt_bind(q, STMT_SESSION_LIVE, &s, "ii", id, now_ms)) !=
+	    EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK)
+		rc = column_session(s, was);
+	stmt_done(s);
+	if (rc != EC_OK)
+		return rc;
+	rc = stmt_bind(q, STMT_SESSION_SEEN, &s, "ii", id, now_ms);
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
+static enum ecode sqlite_session_offline(struct store_conn *c, int64_t id)
+{
+	return exec_i(c, STMT_SESSION_OFFLINE, id);
+}
+
+static enum ecode sqlite_sessions_stale(struct store_conn *c, int64_t cutoff_ms,
+					int64_t now_ms, store_session_fn *fn,
+					void *ctx)
+{
+	struct store_sqlite *q = conn_of(c);
+	struct store_session *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	sqlite3_stmt *s;
+	bool row;
+	enum ecode rc;
+
+	rc = stmt_bind(q, STMT_SESSIONS_STALE, &s, "ii", cutoff_ms, now_ms);
+	if (rc != EC_OK)
+		return rc;
+	while ((rc = stmt_step(q, s, &row)) == EC_OK && row) {
+		if (len == cap) {
+			cap += STORE_SQLITE_STALE_CHUNK;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				rc = EC_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if ((rc = column_session(s, &v[len++])) != EC_OK)
+			break;
+	}
+	stmt_done(s);
+	for (size_t i = 0; rc == EC_OK && i < len; i++)
+		rc = fn(ctx, &v[i]);
+	free(v);
+	return rc;
+}
+
+static enum ecode sqlite_housekeeping_due(struct store_conn *c,
+					  int64_t cutoff_ms, int64_t now_ms,
+					  bool *due)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = stmt_bind(q, STMT_HOUSEKEEPING_DUE, &s, "ii", cutoff_ms, now_ms);
+	if (rc != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK)
+		*due = sqlite3_column_int64(s, 0) != 0;
+	stmt_done(s);
+	return rc == EC_NOT_FOUND ? EC_OK : rc;
+}
+
+static enum ecode sqlite_sessions_delete_expired(struct store_conn *c,
+						 int64_t now_ms)
+{
+	return exec_i(c, STMT_SESSIONS_EXPIRED, now_ms);
+}
+
+static enum ecode sqlite_online_count(struct store_conn *c, int64_t *n)
+{
+	return query_i64s(conn_of(c), STMT_ONLINE_COUNT, n, NULL);
+}
+
+static enum ecode sqlite_online_users(struct store_conn *c, int64_t *sessions,
+				      int64_t *users)
+{
+	return query_i64s(conn_of(c), STMT_ONLINE_USERS, sessions, users);
+}
+
+/* ---- the event log ---- */
+
+static enum ecode sqlite_event_insert(struct store_conn *c, const char *name,
+				      const char *data, int64_t now_ms,
+				      int64_t *id)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = stmt_bind(q, STMT_EVENT_INSERT, &s, "tti", name, data, now_ms);
+	if (rc == EC_OK && (rc = stmt_exec(q, s)) == EC_OK)
+		*id = sqlite3_last_insert_rowid(q->db);
+	return rc;
+}
+
+static enum ecode sqlite_events_after(struct store_conn *c, int64_t after_id,
+				      size_t limit, store_event_fn *fn,
+				      void *ctx)
+{
+	struct store_sqlite *q = conn_of(c);
+	struct store_event ev;
+	sqlite3_stmt *s;
+	bool row;
+	enum ecode rc;
+
+	if (limit > INT64_MAX)
+		limit = INT64_MAX;
+	rc =
+	    stmt_bind(q, STMT_EVENTS_AFTER, &s, "ii", after_id, (int64_t)limit);
+	if (rc != EC_OK)
+		return rc;
+	while ((rc = stmt_step(q, s, &row)) == EC_OK && row) {
+		ev.id = sqlite3_column_int64(s, 0);
+		ev.name = (const char *)sqlite3_column_text(s, 1);
+		ev.data = (const char *)sqlite3_column_text(s, 2);
+		if (!ev.name || !ev.data) {
+			rc = EC_NOMEM; /* both columns are NOT NULL */
+			break;
+		}
+		if ((rc = fn(ctx, &ev)) != EC_OK)
+			break;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_event_bounds(struct store_conn *c, int64_t *last,
+				      int64_t *first)
+{
+	return query_i64s(conn_of(c), STMT_EVENT_BOUNDS, last, first);
+}
+
+static enum ecode sqlite_events_trim(struct store_conn *c, int64_t keep,
+				     int64_t *deleted)
+{
+	struct store_sqlite *q = conn_of(c);
+	enum ecode rc = exec_i(c, STMT_TRIM, keep);
+
+	if (rc == EC_OK)
+		*deleted = sqlite3_changes(q->db);
+	return rc;
+}
+
+const struct store_backend store_backend_sqlite = {
+    .name = "sqlite",
+    .prefix = NULL,
+    .schema_version = sqlite_schema_version,
+    .migrate = sqlite_migrate,
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .read_version = sqlite_read_version,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .user_add = sqlite_user_add,
+    .user_find = sqlite_user_find,
+    .login_failures_get = sqlite_login_failures_get,
+    .login_failure_add = sqlite_login_failure_add,
+    .login_failures_clear = sqlite_login_failures_clear,
+    .login_failures_expire = sqlite_login_failures_expire,
+    .session_insert = sqlite_session_insert,
+    .session_find = sqlite_session_find,
+    .session_delete = sqlite_session_delete,
+    .session_seen = sqlite_session_seen,
+    .session_offline = sqlite_session_offline,
+    .sessions_stale = sqlite_sessions_stale,
+    .housekeeping_due = sqlite_housekeeping_due,
+    .sessions_delete_expired = sqlite_sessions_delete_expired,
+    .online_count = sqlite_online_count,
+    .online_users = sqlite_online_users,
+    .event_insert = sqlite_event_insert,
+    .events_after = sqlite_events_after,
+    .event_bounds = sqlite_event_bounds,
+    .events_trim = sqlite_events_trim,
+};
