@@ -5,9 +5,11 @@
  * SSE: headers, retry, snapshot or replay), detaches the connection from
  * libfcgi and parks it here with hub_park().  From then on the hub, one
  * epoll loop on its own thread, owns the file descriptor and writes the
- * waiter's bytes itself: FastCGI records (FCGI_STDOUT, then the empty
- * FCGI_STDOUT and FCGI_END_REQUEST) for HUB_SINK_FCGI, or raw bytes for
- * HUB_SINK_RAW (plain CGI: stdout).
+ * waiter's bytes through a sink (sink.h): FastCGI records (FCGI_STDOUT,
+ * then the empty FCGI_STDOUT and FCGI_END_REQUEST) for HUB_SINK_FCGI
+ * (sink_fcgi.c), or raw bytes for HUB_SINK_RAW (plain CGI: stdout,
+ * sink_raw.c).  What each kind of waiter is sent, and when, is its policy
+ * (hub_sse.c, hub_poll.c); events live in event_ring.c.
  *
  * Delivery: the hub has its own read connection to the store.  When woken
  * (hub_events_committed() from this process, the notify file from any
@@ -49,13 +51,13 @@ struct hub;
 typedef void hub_touch_fn(void *ctx, const int64_t *session_ids, size_t n);
 
 struct hub_options {
-	const char *db_path;     /* the hub opens its own store and notify */
-	int heartbeat_ms;        /* ": ping" interval per SSE waiter */
-	int stream_max_ms;       /* SSE streams end after this */
-	int max_waiters;         /* hub_has_room() false at this many */
-	int fallback_check_ms;   /* last-id check without a wake-up; 0 = 1000 */
-	bool exit_when_idle;     /* plain CGI: hub_run() returns when empty */
-	hub_touch_fn *touch;     /* may be NULL */
+	const char *db_path;   /* the hub opens its own store and notify */
+	int heartbeat_ms;      /* ": ping" interval per SSE waiter */
+	int stream_max_ms;     /* SSE streams end after this */
+	int max_waiters;       /* hub_has_room() false at this many */
+	int fallback_check_ms; /* last-id check without a wake-up; 0 = 1000 */
+	bool exit_when_idle;   /* plain CGI: hub_run() returns when empty */
+	hub_touch_fn *touch;   /* may be NULL */
 	void *touch_ctx;
 	int touch_every_ms;
 };
@@ -73,12 +75,12 @@ enum hub_sink {
 struct hub_waiter_spec {
 	enum hub_kind kind;
 	enum hub_sink sink;
-	int fd;              /* connection (FCGI) or stdout (RAW); made non-blocking */
-	int in_fd;           /* RAW: stdin to watch for hang-up, or -1 */
+	int fd;	   /* connection (FCGI) or stdout (RAW); made non-blocking */
+	int in_fd; /* RAW: stdin to watch for hang-up, or -1 */
 	uint16_t request_id; /* FCGI */
-	int64_t cursor;      /* deliver events with id > cursor */
+	int64_t cursor;	     /* deliver events with id > cursor */
 	int64_t session_id;  /* for presence */
-	int timeout_ms;      /* HUB_POLL: answer with no events after this */
+	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);
@@ -112,7 +114,7 @@ void hub_stop(struct hub *hub);
 struct hub_stats {
 	int sse_waiters;
 	int poll_waiters;
-	int64_t last_event_id;    /* newest event the hub has seen */
+	int64_t last_event_id;	   /* newest event the hub has seen */
 	uint64_t events_delivered; /* event frames written to waiters */
 	uint64_t waiters_dropped;  /* closed because they could not keep up */
 };

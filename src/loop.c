@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -135,4 +136,52 @@ enum ecode loop_run(struct loop *loop)
 void loop_stop(struct loop *loop)
 {
 	loop->stop = true;
+}
+
+static void loop_waker_on_io(struct loop *loop, struct loop_io *io,
+			     uint32_t events)
+{
+	uint64_t v;
+
+	(void)loop;
+	(void)events;
+	/* The owner's flags say what happened; its hook acts. */
+	if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("hub: eventfd read: %s", strerror(errno));
+}
+
+enum ecode loop_waker_open(struct loop *loop, struct loop_waker *wk)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	loop_io_init(&wk->io, fd, loop_waker_on_io);
+	if (fd < 0) {
+		log_error("hub: eventfd: %s", strerror(errno));
+		return EC_IO;
+	}
+	if (loop_io_start(loop, &wk->io, EPOLLIN) != EC_OK) {
+		log_error("hub: epoll_ctl: %s", strerror(errno));
+		return EC_IO;
+	}
+	return EC_OK;
+}
+
+void loop_waker_wake(struct loop_waker *wk)
+{
+	uint64_t one = 1;
+
+	/* Fails only when the counter is saturated: it is readable then. */
+	if (write(wk->io.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("hub: eventfd write: %s", strerror(errno));
+}
+
+void loop_waker_close(struct loop *loop, struct loop_waker *wk)
+{
+	if (wk->io.fd < 0)
+		return;
+	if (loop)
+		loop_io_stop(loop, &wk->io);
+	if (close(wk->io.fd) < 0)
+		log_warn("hub: close: %s", strerror(errno));
+	wk->io.fd = -1;
 }

@@ -15,13 +15,17 @@
  *   loop_io_stop(l, &w->io);                // before close(fd)
  *   loop_free(l);
  *
+ *   loop_waker_open(l, &wk);                // an eventfd the loop drains
+ *   loop_waker_wake(&wk);                   // any thread, signal-safe
+ *   loop_waker_close(l, &wk);
+ *
  * Invariants: an io stopped during a batch of events gets no callback for
  * the rest of that batch; its memory must stay valid until the batch ends
  * (the owner frees in the before-sleep hook: Redis's deferred free).  No
  * threads: every call is made on the loop's thread.
  *
- * To extend: keep it small; anything with a policy (timers, wake-ups)
- * belongs to the owner.
+ * To extend: keep it small; anything with a policy (timers, what a wake-up
+ * means) belongs to the owner.
  */
 #ifndef EMITCGI_LOOP_H
 #define EMITCGI_LOOP_H
@@ -75,5 +79,18 @@ enum ecode loop_once(struct loop *loop, int timeout_ms);
 enum ecode loop_run(struct loop *loop);
 /* Makes loop_run() return after the current step; loop thread only. */
 void loop_stop(struct loop *loop);
+
+/* A wake-up from other threads: an eventfd the loop drains itself, so
+ * the next step (and its before-sleep hook) runs at once.  What happened
+ * is the owner's business (flags it sets before waking). */
+struct loop_waker {
+	struct loop_io io; /* fd -1 when not open */
+};
+/* EC_IO (logged) if the eventfd cannot be made or registered. */
+enum ecode loop_waker_open(struct loop *loop, struct loop_waker *wk);
+/* Any thread; async-signal-safe (one write()). */
+void loop_waker_wake(struct loop_waker *wk);
+/* Unregisters and closes; harmless on a waker never opened (fd -1). */
+void loop_waker_close(struct loop *loop, struct loop_waker *wk);
 
 #endif

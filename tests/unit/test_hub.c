@@ -10,7 +10,8 @@
  *
  * No sleeping as synchronisation: every wait is poll() on the socket, a
  * condition variable, or a re-check of hub_get_stats(), each bounded by
- * WAIT_MS; a bound that runs out fails the test.
+ * WAIT_MS; a bound that runs out fails the test.  The sink interface on
+ * its own (framing, partial writes, aborts without a hub) is test_sink.c.
  */
 #include "autoconfig.h"
 
