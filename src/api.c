@@ -52,21 +52,26 @@ static const struct api_error_row api_errors[EC__COUNT] = {
 	[EC_IO] = { 500, "input/output error" },
 	[EC_DB] = { 500, "database error" },
 	[EC_DB_BUSY] = { 503, "database busy, retry shortly" },
-	[EC_DB_SCHEMA] = { 503, "database not initialised: run 'emitcgi init'" },
+	[EC_DB_SCHEMA] = { 503,
+			   "database not initialised: run 'emitcgi init'" },
 	[EC_CONFIG] = { 500, "bad configuration" },
 	[EC_TOO_LARGE] = { 413, "request body larger than 16384 bytes" },
 	[EC_HEADERS_TOO_LARGE] = { 431, "request headers too large" },
 	[EC_INVALID_JSON] = { 400, "the body is not a valid JSON object" },
 	[EC_INVALID_FORM] = { 400, "malformed form body" },
 	[EC_INVALID_UTF8] = { 400, "text must be valid UTF-8" },
-	[EC_UNSUPPORTED_MEDIA] = { 415, "send application/json or application/x-www-form-urlencoded" },
+	[EC_UNSUPPORTED_MEDIA] = { 415,
+				   "send application/json or application/x-www-form-urlencoded" },
 	[EC_MISSING_FIELD] = { 400, "a required field is missing" },
-	[EC_INVALID_USERNAME] = { 400, "username must be 1-32 characters of A-Z a-z 0-9 _ . -" },
+	[EC_INVALID_USERNAME] = { 400,
+				  "username must be 1-32 characters of A-Z a-z 0-9 _ . -" },
 	[EC_INVALID_PASSWORD] = { 400, "password must be 8-256 bytes" },
 	[EC_INVALID_PARAM] = { 400, "invalid query parameter" },
-	[EC_INVALID_EVENT] = { 400, "event must be 1-64 printable ASCII characters" },
+	[EC_INVALID_EVENT] = { 400,
+			       "event must be 1-64 printable ASCII characters" },
 	[EC_RESERVED_EVENT] = { 400, "this event name is reserved" },
-	[EC_DATA_TOO_LARGE] = { 413, "data must serialise to at most 4096 bytes" },
+	[EC_DATA_TOO_LARGE] = { 413,
+				"data must serialise to at most 4096 bytes" },
 	[EC_USERNAME_TAKEN] = { 409, "this username is taken" },
 	[EC_BAD_CREDENTIALS] = { 401, "unknown user or wrong password" },
 	[EC_THROTTLED] = { 429, "too many failed logins, retry later" },
@@ -177,13 +182,15 @@ static enum ecode api_session(struct api_ctx *ctx, const struct request *req,
 	return rc;
 }
 
-static enum ecode api_set_cookie(struct response *res, const struct request *req,
-				 const char *sid, int max_age_s)
+static enum ecode api_set_cookie(struct response *res,
+				 const struct request *req, const char *sid,
+				 int max_age_s)
 {
 	char cookie[256];
 
 	snprintf(cookie, sizeof(cookie),
-		 REQUEST_SID_COOKIE "=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
+		 REQUEST_SID_COOKIE
+		 "=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
 		 sid, max_age_s, req->https ? "; Secure" : "");
 	return response_header(res, "Set-Cookie", cookie);
 }
@@ -212,7 +219,8 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 	metrics_inc(METRIC_REGISTRATIONS);
 	log_info("registered user %s", username);
 	obj = json_object_new_object();
-	if (!obj || api_add(obj, "username", json_object_new_string(username))) {
+	if (!obj ||
+	    api_add(obj, "username", json_object_new_string(username))) {
 		json_object_put(obj);
 		return EC_NOMEM;
 	}
@@ -229,7 +237,8 @@ static enum ecode api_login_throttled(struct api_ctx *ctx, const char *username,
 	char retry[32];
 	enum ecode rc;
 
-	rc = store_login_failures(ctx->st, username, now, &failures, &window_end);
+	rc = store_login_failures(ctx->st, username, now, &failures,
+				  &window_end);
 	if (rc != EC_OK)
 		return rc;
 	if (failures < API_LOGIN_MAX_FAILURES)
@@ -273,7 +282,8 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 		auth_verify_dummy(password);
 	else if (rc != EC_OK)
 		return rc;
-	else if ((rc = auth_verify_password(password, user.password_hash, &ok)) != EC_OK)
+	else if ((rc = auth_verify_password(password, user.password_hash,
+					    &ok)) != EC_OK)
 		return rc;
 	if (!ok) {
 		metrics_inc(METRIC_LOGIN_FAILURES);
@@ -343,7 +353,8 @@ static enum ecode api_me(struct api_ctx *ctx, struct request *req,
 	if ((rc = api_session(ctx, req, &s)) != EC_OK)
 		return rc;
 	obj = json_object_new_object();
-	if (!obj || api_add(obj, "username", json_object_new_string(s.username))) {
+	if (!obj ||
+	    api_add(obj, "username", json_object_new_string(s.username))) {
 		json_object_put(obj);
 		return EC_NOMEM;
 	}
@@ -361,8 +372,10 @@ static enum ecode api_count(struct api_ctx *ctx, struct request *req,
 		return rc;
 	obj = json_object_new_object();
 	if (!obj ||
-	    api_add(obj, "currentUsers", json_object_new_int64(snap.current_users)) ||
-	    api_add(obj, "uniqueUsers", json_object_new_int64(snap.unique_users)) ||
+	    api_add(obj, "currentUsers",
+		    json_object_new_int64(snap.current_users)) ||
+	    api_add(obj, "uniqueUsers",
+		    json_object_new_int64(snap.unique_users)) ||
 	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id))) {
 		json_object_put(obj);
 		return EC_NOMEM;
@@ -410,7 +423,7 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 struct api_replay {
 	struct buf *out;
 	bool sse;
-	bool first;      /* long-poll: no comma yet */
+	bool first;	 /* long-poll: no comma yet */
 	int64_t last_id; /* newest event written */
 	size_t count;
 };
@@ -423,7 +436,8 @@ static enum ecode api_replay_one(void *arg, const struct store_event *ev)
 	if (r->sse)
 		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
 	else
-		rc = longpoll_add(r->out, &r->first, ev->id, ev->name, ev->data);
+		rc = longpoll_add(r->out, &r->first, ev->id, ev->name,
+				  ev->data);
 	if (rc == EC_OK) {
 		r->last_id = ev->id;
 		r->count++;
@@ -486,7 +500,8 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 
 	response_status(res, 200);
 	if ((rc = response_header(res, "Content-Type", "text/event-stream")) ||
-	    (rc = response_header(res, "Cache-Control", "no-cache, no-transform")) ||
+	    (rc = response_header(res, "Cache-Control",
+				  "no-cache, no-transform")) ||
 	    (rc = response_header(res, "X-Accel-Buffering", "no")) ||
 	    (rc = sse_format_retry(&res->body, SSE_RETRY_MS)))
 		return rc;
@@ -500,9 +515,11 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	} else {
 		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
 			return rc;
-		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) != EC_OK ||
+		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) !=
+			    EC_OK ||
 		    (rc = sse_format_event(&res->body, snap.last_id,
-					   PRESENCE_EVENT_USER_COUNT, data)) != EC_OK)
+					   PRESENCE_EVENT_USER_COUNT, data)) !=
+			    EC_OK)
 			return rc;
 		wait->cursor = snap.last_id;
 	}
@@ -520,7 +537,8 @@ static enum ecode api_poll_reply(struct response *res, struct buf *body)
 	enum ecode rc;
 
 	response_status(res, 200);
-	if ((rc = response_header(res, "Content-Type", "application/json")) != EC_OK)
+	if ((rc = response_header(res, "Content-Type", "application/json")) !=
+	    EC_OK)
 		return rc;
 	return buf_add(&res->body, body->data, body->len);
 }
@@ -544,7 +562,8 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	 * so a bad request changes nothing. */
 	if (since_text && (rc = api_parse_id(since_text, &since)) != EC_OK)
 		return EC_INVALID_PARAM;
-	if (timeout_text && (rc = api_parse_id(timeout_text, &timeout)) != EC_OK)
+	if (timeout_text &&
+	    (rc = api_parse_id(timeout_text, &timeout)) != EC_OK)
 		return EC_INVALID_PARAM;
 	if (timeout > ctx->cfg->poll_timeout_s)
 		timeout = ctx->cfg->poll_timeout_s;
@@ -567,12 +586,15 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		goto out;
 	}
 	{
-		struct api_replay r = { .out = &body, .sse = false, .first = true };
+		struct api_replay r = { .out = &body,
+					.sse = false,
+					.first = true };
 
 		if ((rc = api_replay(ctx, &r, since)) != EC_OK)
 			goto out;
 		if (r.count > 0 || timeout == 0) {
-			if ((rc = longpoll_end(&body, r.last_id, false)) == EC_OK)
+			if ((rc = longpoll_end(&body, r.last_id, false)) ==
+			    EC_OK)
 				rc = api_poll_reply(res, &body);
 			goto out;
 		}
@@ -647,9 +669,13 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	if (rc != EC_OK) {
 		obj = json_object_new_object();
 		if (!obj ||
-		    api_add(obj, "status", json_object_new_string("unavailable")) ||
-		    api_add(obj, "error", json_object_new_string(ecode_name(rc))) ||
-		    api_add(obj, "message", json_object_new_string("the database is unusable")) ||
+		    api_add(obj, "status",
+			    json_object_new_string("unavailable")) ||
+		    api_add(obj, "error",
+			    json_object_new_string(ecode_name(rc))) ||
+		    api_add(obj, "message",
+			    json_object_new_string(
+				    "the database is unusable")) ||
 		    api_add(obj, "database", json_object_new_string("error"))) {
 			json_object_put(obj);
 			return EC_NOMEM;
@@ -663,7 +689,8 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	if (!obj || !subs ||
 	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
 	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
-	    api_add(subs, "max", json_object_new_int(ctx->cfg->max_subscribers))) {
+	    api_add(subs, "max",
+		    json_object_new_int(ctx->cfg->max_subscribers))) {
 		json_object_put(obj);
 		json_object_put(subs);
 		return EC_NOMEM;
@@ -672,9 +699,11 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	    api_add(obj, "database", json_object_new_string("ok")) ||
 	    api_add(obj, "schemaVersion", json_object_new_int(version)) ||
 	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id)) ||
-	    api_add(obj, "currentUsers", json_object_new_int64(snap.current_users)) ||
+	    api_add(obj, "currentUsers",
+		    json_object_new_int64(snap.current_users)) ||
 	    api_add(obj, "subscribers", subs) ||
-	    api_add(obj, "mode", json_object_new_string(ctx->hub ? "fastcgi" : "cgi")) ||
+	    api_add(obj, "mode",
+		    json_object_new_string(ctx->hub ? "fastcgi" : "cgi")) ||
 	    api_add(obj, "pid", json_object_new_int((int)getpid()))) {
 		json_object_put(obj);
 		return EC_NOMEM;
@@ -729,8 +758,9 @@ static enum ecode api_metrics(struct api_ctx *ctx, struct request *req,
 		g.current_users = snap.current_users;
 	}
 	response_status(res, 200);
-	if ((rc = response_header(res, "Content-Type",
-				  "text/plain; version=0.0.4; charset=utf-8")) != EC_OK)
+	if ((rc = response_header(
+		     res, "Content-Type",
+		     "text/plain; version=0.0.4; charset=utf-8")) != EC_OK)
 		return rc;
 	return metrics_render(&res->body, &g);
 }

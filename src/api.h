@@ -24,13 +24,13 @@
 
 struct store;
 
-#define API_LOGIN_MAX_FAILURES 10      /* per username and window */
+#define API_LOGIN_MAX_FAILURES 10 /* per username and window */
 #define API_LOGIN_WINDOW_MS (15 * 60 * 1000)
 
 struct api_ctx {
 	const struct config *cfg;
-	struct store *st;   /* this thread's connection */
-	struct hub *hub;    /* NULL in plain CGI mode: waits are always allowed */
+	struct store *st; /* this thread's connection */
+	struct hub *hub;  /* NULL in plain CGI mode: waits are always allowed */
 };
 
 enum api_result {

@@ -24,9 +24,9 @@
 #include "error.h"
 
 struct buf {
-	char *data;     /* NULL until the first append */
-	size_t len;     /* bytes in use, not counting the trailing NUL */
-	size_t cap;     /* bytes allocated */
+	char *data;	/* NULL until the first append */
+	size_t len;	/* bytes in use, not counting the trailing NUL */
+	size_t cap;	/* bytes allocated */
 	size_t max_len; /* the cap on len */
 };
 

@@ -126,8 +126,8 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 		return 1;
 	}
 	runtime_set_hub(&cs->rt, hub);
-	have_sig_thread = pthread_create(&sig_thread, NULL, cgi_signal_main,
-					 cs) == 0;
+	have_sig_thread =
+		pthread_create(&sig_thread, NULL, cgi_signal_main, cs) == 0;
 	rc = hub_run(hub);
 	if (rc != EC_OK)
 		log_error("hub: %s", ecode_name(rc));

@@ -21,25 +21,31 @@
 
 struct config_int {
 	const char *name;
-	size_t offset;   /* of an int or int64_t field */
+	size_t offset; /* of an int or int64_t field */
 	int is_int64;
 	int64_t def, min, max;
 };
 
+/* Kept on one line each; clang-format would brace them over four. */
+/* clang-format off */
 #define CONFIG_INT(name, field, def, min, max) \
 	{ name, offsetof(struct config, field), 0, def, min, max }
 #define CONFIG_INT64(name, field, def, min, max) \
 	{ name, offsetof(struct config, field), 1, def, min, max }
+/* clang-format on */
 
 static const struct config_int config_ints[] = {
-	CONFIG_INT("EMITCGI_PRESENCE_TIMEOUT", presence_timeout_s, 60, 1, 86400),
+	CONFIG_INT("EMITCGI_PRESENCE_TIMEOUT", presence_timeout_s, 60, 1,
+		   86400),
 	CONFIG_INT("EMITCGI_POLL_TIMEOUT", poll_timeout_s, 25, 1, 60),
 	CONFIG_INT("EMITCGI_HEARTBEAT", heartbeat_s, 15, 1, 3600),
 	CONFIG_INT("EMITCGI_STREAM_MAX", stream_max_s, 600, 1, 86400),
 	CONFIG_INT64("EMITCGI_RETENTION", retention, 10000, 1, 100000000),
-	CONFIG_INT("EMITCGI_MAX_SUBSCRIBERS", max_subscribers, 16000, 1, 1000000),
+	CONFIG_INT("EMITCGI_MAX_SUBSCRIBERS", max_subscribers, 16000, 1,
+		   1000000),
 	CONFIG_INT("EMITCGI_THREADS", threads, 8, 1, 256),
-	CONFIG_INT("EMITCGI_SESSION_TTL", session_ttl_s, 7 * 86400, 60, 366 * 86400),
+	CONFIG_INT("EMITCGI_SESSION_TTL", session_ttl_s, 7 * 86400, 60,
+		   366 * 86400),
 	CONFIG_INT("EMITCGI_FCC_TESTING", fcc_testing, 0, 0, 1),
 };
 
@@ -88,10 +94,12 @@ static enum ecode config_base(struct config *cfg, const char *value, char *msg,
 		cfg->base[0] = '\0';
 		return EC_OK;
 	}
-	if (value[0] != '/' || value[len - 1] == '/' || strpbrk(value, "?#% \t")) {
-		snprintf(msg, msg_size,
-			 "EMITCGI_BASE=%s: must be a path like /api (no trailing slash)",
-			 value);
+	if (value[0] != '/' || value[len - 1] == '/' ||
+	    strpbrk(value, "?#% \t")) {
+		snprintf(
+			msg, msg_size,
+			"EMITCGI_BASE=%s: must be a path like /api (no trailing slash)",
+			value);
 		return EC_CONFIG;
 	}
 	return config_copy(cfg->base, sizeof(cfg->base), "EMITCGI_BASE", value,
@@ -110,7 +118,8 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	snprintf(cfg->base, sizeof(cfg->base), "/api");
 	cfg->log_level = LOG_LEVEL_INFO;
 
-	for (size_t i = 0; i < sizeof(config_ints) / sizeof(config_ints[0]); i++) {
+	for (size_t i = 0; i < sizeof(config_ints) / sizeof(config_ints[0]);
+	     i++) {
 		const struct config_int *ci = &config_ints[i];
 		char *field = (char *)cfg + ci->offset;
 		int64_t value = ci->def;
@@ -134,11 +143,12 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	v = get("EMITCGI_DB");
 	if (v) {
 		if (!*v) {
-			snprintf(msg, msg_size, "EMITCGI_DB=: must be a file path");
+			snprintf(msg, msg_size,
+				 "EMITCGI_DB=: must be a file path");
 			return EC_CONFIG;
 		}
-		rc = config_copy(cfg->db_path, sizeof(cfg->db_path), "EMITCGI_DB",
-				 v, msg, msg_size);
+		rc = config_copy(cfg->db_path, sizeof(cfg->db_path),
+				 "EMITCGI_DB", v, msg, msg_size);
 		if (rc != EC_OK)
 			return rc;
 	}
@@ -149,17 +159,18 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	if (v) {
 		level = log_level_parse(v);
 		if (level < 0) {
-			snprintf(msg, msg_size,
-				 "EMITCGI_LOG_LEVEL=%s: must be error, warn, info or debug",
-				 v);
+			snprintf(
+				msg, msg_size,
+				"EMITCGI_LOG_LEVEL=%s: must be error, warn, info or debug",
+				v);
 			return EC_CONFIG;
 		}
 		cfg->log_level = level;
 	}
 	v = get("EMITCGI_METRICS_TOKEN");
-	if (v && (rc = config_copy(cfg->metrics_token, sizeof(cfg->metrics_token),
-				   "EMITCGI_METRICS_TOKEN", v, msg,
-				   msg_size)) != EC_OK)
+	if (v && (rc = config_copy(
+			  cfg->metrics_token, sizeof(cfg->metrics_token),
+			  "EMITCGI_METRICS_TOKEN", v, msg, msg_size)) != EC_OK)
 		return rc;
 	return EC_OK;
 }

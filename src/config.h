@@ -12,8 +12,8 @@
 #ifndef EMITCGI_CONFIG_H
 #define EMITCGI_CONFIG_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -22,19 +22,19 @@
 #define CONFIG_TOKEN_MAX 256
 
 struct config {
-	char db_path[CONFIG_PATH_MAX];   /* EMITCGI_DB */
-	char base[CONFIG_BASE_MAX];      /* EMITCGI_BASE, "/api"; "" for the root */
-	int presence_timeout_s;          /* EMITCGI_PRESENCE_TIMEOUT, 60 */
-	int poll_timeout_s;              /* EMITCGI_POLL_TIMEOUT, 25: default and max wait */
-	int heartbeat_s;                 /* EMITCGI_HEARTBEAT, 15 */
-	int stream_max_s;                /* EMITCGI_STREAM_MAX, 600 */
-	int64_t retention;               /* EMITCGI_RETENTION, 10000 events */
-	int max_subscribers;             /* EMITCGI_MAX_SUBSCRIBERS, 16000 */
-	int log_level;                   /* EMITCGI_LOG_LEVEL, info */
-	int threads;                     /* EMITCGI_THREADS, 8 accepting threads */
-	int session_ttl_s;               /* EMITCGI_SESSION_TTL, 7 days */
+	char db_path[CONFIG_PATH_MAX]; /* EMITCGI_DB */
+	char base[CONFIG_BASE_MAX]; /* EMITCGI_BASE, "/api"; "" for the root */
+	int presence_timeout_s;	    /* EMITCGI_PRESENCE_TIMEOUT, 60 */
+	int poll_timeout_s; /* EMITCGI_POLL_TIMEOUT, 25: default and max wait */
+	int heartbeat_s;    /* EMITCGI_HEARTBEAT, 15 */
+	int stream_max_s;   /* EMITCGI_STREAM_MAX, 600 */
+	int64_t retention;  /* EMITCGI_RETENTION, 10000 events */
+	int max_subscribers; /* EMITCGI_MAX_SUBSCRIBERS, 16000 */
+	int log_level;	     /* EMITCGI_LOG_LEVEL, info */
+	int threads;	     /* EMITCGI_THREADS, 8 accepting threads */
+	int session_ttl_s;   /* EMITCGI_SESSION_TTL, 7 days */
 	char metrics_token[CONFIG_TOKEN_MAX]; /* EMITCGI_METRICS_TOKEN, "" */
-	int fcc_testing;                 /* EMITCGI_FCC_TESTING, 0 */
+	int fcc_testing;		      /* EMITCGI_FCC_TESTING, 0 */
 };
 
 /* Where config_load() reads a variable: getenv() in the program, a table in

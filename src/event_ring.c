@@ -85,15 +85,15 @@ static enum ecode event_ring_from_store(struct event_ring *r,
 					struct event_ring_event **out)
 {
 	enum ecode rc =
-	    event_ring_event_new(r, sev->id, sev->name, sev->data, out);
+		event_ring_event_new(r, sev->id, sev->name, sev->data, out);
 
 	if (rc == EC_TOO_LARGE) {
 		log_error("hub: event %" PRId64 " is too large to send; "
 			  "sending it with data null",
 			  sev->id);
 		rc = event_ring_event_new(
-		    r, sev->id, strlen(sev->name) <= 64 ? sev->name : "",
-		    "null", out);
+			r, sev->id, strlen(sev->name) <= 64 ? sev->name : "",
+			"null", out);
 	}
 	return rc;
 }
@@ -179,10 +179,10 @@ static enum ecode event_ring_on_new(void *ctx, const struct store_event *sev)
 
 enum ecode event_ring_read(struct event_ring *r, size_t *n)
 {
-	struct event_ring_reader rd = {.r = r};
+	struct event_ring_reader rd = { .r = r };
 	enum ecode rc =
-	    store_events_after(r->store, r->last_id, EVENT_RING_READ_BATCH,
-			       event_ring_on_new, &rd);
+		store_events_after(r->store, r->last_id, EVENT_RING_READ_BATCH,
+				   event_ring_on_new, &rd);
 
 	*n = rd.n;
 	return rc;
@@ -228,7 +228,7 @@ enum ecode event_ring_walk(struct event_ring *r, int64_t cursor,
 	enum ecode rc;
 
 	while (cursor < r->base) {
-		struct event_ring_catchup c = {.r = r, .max_id = r->base};
+		struct event_ring_catchup c = { .r = r, .max_id = r->base };
 		bool stop = false;
 		int64_t next;
 		size_t i;

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-extern const char fcc_source[];     /* NUL-terminated */
+extern const char fcc_source[];	    /* NUL-terminated */
 extern const size_t fcc_source_len; /* strlen(fcc_source) */
 
 #endif

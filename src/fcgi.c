@@ -53,7 +53,7 @@ struct fcgi_server {
 	int listen_fd;
 	struct runtime rt; /* rt.hub: the hub of this process */
 	atomic_bool stopping;
-	atomic_int busy;          /* accept threads inside a request */
+	atomic_int busy; /* accept threads inside a request */
 
 	/* Sessions with parked waiters, from the hub's touch callback. */
 	pthread_mutex_t parked_lock;
@@ -80,12 +80,13 @@ static enum ecode fcgi_listen_unix(const char *path, int *out, char *msg,
 	 * kind of file is not. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(msg, msg_size, "unix:%s: exists and is not a socket",
-				 path);
+			snprintf(msg, msg_size,
+				 "unix:%s: exists and is not a socket", path);
 			return EC_CONFIG;
 		}
 		if (unlink(path) != 0) {
-			snprintf(msg, msg_size, "unix:%s: %s", path, strerror(errno));
+			snprintf(msg, msg_size, "unix:%s: %s", path,
+				 strerror(errno));
 			return EC_IO;
 		}
 	}
@@ -104,7 +105,8 @@ static enum ecode fcgi_listen_unix(const char *path, int *out, char *msg,
 static enum ecode fcgi_listen_tcp(const char *spec, int *out, char *msg,
 				  size_t msg_size)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *res = NULL;
 	char host[256];
 	const char *port, *colon;
@@ -281,8 +283,8 @@ static void *fcgi_accept_main(void *arg)
 
 	rc = runtime_store_open(&srv->rt, &ctx.st);
 	if (rc != EC_OK) {
-		log_error("accept thread: cannot open %s: %s", srv->cfg->db_path,
-			  ecode_name(rc));
+		log_error("accept thread: cannot open %s: %s",
+			  srv->cfg->db_path, ecode_name(rc));
 		return NULL;
 	}
 	if (FCGX_InitRequest(&req, srv->listen_fd, 0) != 0) {
@@ -302,7 +304,8 @@ static void *fcgi_accept_main(void *arg)
 					log_warn("accept: %s; backing off",
 						 strerror(-arc));
 				emfile_logged = true;
-				nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+				nanosleep(&(struct timespec){ 0, 100000000 },
+					  NULL);
 				continue;
 			}
 			if (arc != -EINTR && arc != -ECONNABORTED)
@@ -374,8 +377,8 @@ static void *fcgi_housekeeping_main(void *arg)
 	while (!atomic_load(&srv->stopping)) {
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += RUNTIME_HOUSEKEEPING_MS / 1000;
-		pthread_cond_timedwait(&srv->housekeeping_cond, &srv->parked_lock,
-				       &deadline);
+		pthread_cond_timedwait(&srv->housekeeping_cond,
+				       &srv->parked_lock, &deadline);
 		if (atomic_load(&srv->stopping))
 			break;
 		n = srv->n_parked;

@@ -158,8 +158,7 @@ void form_free(struct request_param *p, size_t n)
 	free(p);
 }
 
-const char *form_find(const struct request_param *p, size_t n,
-		      const char *name)
+const char *form_find(const struct request_param *p, size_t n, const char *name)
 {
 	size_t i;
 

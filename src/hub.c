@@ -65,8 +65,8 @@
 
 /* One entry per enum hub_kind. */
 static const struct hub_policy *const hub_policies[HUB_KINDS] = {
-    [HUB_SSE] = &hub_sse_policy,
-    [HUB_POLL] = &hub_poll_policy,
+	[HUB_SSE] = &hub_sse_policy,
+	[HUB_POLL] = &hub_poll_policy,
 };
 
 static const struct hub_policy *hub_policy(const struct waiter *w)
@@ -102,7 +102,7 @@ void hub_waiter_close(struct hub *hub, struct waiter *w)
 	sink_close(&w->sink);
 	if (w->flags & HUB_WAITER_HAS_IN) {
 		struct hub_waiter_raw *r =
-		    container_of(w, struct hub_waiter_raw, w);
+			container_of(w, struct hub_waiter_raw, w);
 
 		loop_io_stop(hub->loop, &r->in_io);
 		sink_raw_close_fd(r->in_io.fd);
@@ -371,7 +371,7 @@ static void hub_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
 static void hub_on_in(struct loop *loop, struct loop_io *io, uint32_t events)
 {
 	struct hub_waiter_raw *r =
-	    container_of(io, struct hub_waiter_raw, in_io);
+		container_of(io, struct hub_waiter_raw, in_io);
 
 	/* Only EPOLLHUP and EPOLLERR are asked for: stdin hung up. */
 	hub_waiter_close(loop_ctx(loop), &r->w);
@@ -393,7 +393,7 @@ static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 	}
 	if (w->flags & HUB_WAITER_HAS_IN) {
 		struct hub_waiter_raw *r =
-		    container_of(w, struct hub_waiter_raw, w);
+			container_of(w, struct hub_waiter_raw, w);
 
 		if (sink_raw_watch_hangup(r->in_io.fd) &&
 		    loop_io_start(hub->loop, &r->in_io, 0) != EC_OK)
@@ -476,7 +476,7 @@ static void hub_timers(struct hub *hub, int64_t now)
 		hub_policies[k]->timers(hub, now);
 	while (!list_empty(&hub->closing)) {
 		struct waiter *w =
-		    container_of(hub->closing.next, struct waiter, link);
+			container_of(hub->closing.next, struct waiter, link);
 
 		if (w->deadline_ms > now)
 			break;
@@ -504,7 +504,7 @@ static int hub_timeout(struct hub *hub, int64_t now)
 	if (!list_empty(&hub->closing))
 		t = min64(t,
 			  container_of(hub->closing.next, struct waiter, link)
-			      ->deadline_ms);
+				  ->deadline_ms);
 	if (hub->opts.touch && hub->opts.touch_every_ms > 0)
 		t = min64(t, hub->next_touch_ms);
 	if (hub->stop_begun)
@@ -518,7 +518,7 @@ static void hub_free_dead(struct hub *hub)
 {
 	while (!list_empty(&hub->dead)) {
 		struct waiter *w =
-		    container_of(hub->dead.next, struct waiter, link);
+			container_of(hub->dead.next, struct waiter, link);
 
 		list_del(&w->link);
 		hub_waiter_free(w);
@@ -530,11 +530,12 @@ static void hub_close_all(struct hub *hub)
 {
 	for (size_t k = 0; k <= HUB_KINDS; k++) {
 		struct list *head =
-		    k < HUB_KINDS ? &hub->parked[k] : &hub->closing;
+			k < HUB_KINDS ? &hub->parked[k] : &hub->closing;
 
 		while (!list_empty(head))
 			hub_waiter_close(
-			    hub, container_of(head->next, struct waiter, link));
+				hub,
+				container_of(head->next, struct waiter, link));
 	}
 }
 

@@ -135,7 +135,7 @@ static bool hub_poll_collect(void *ctx, struct event_ring_event *ev)
 static void hub_poll_answer(struct hub *hub, struct waiter *w, bool final,
 			    bool with_events)
 {
-	struct hub_poll_collect p = {.body = &hub->body};
+	struct hub_poll_collect p = { .body = &hub->body };
 	enum ecode rc = EC_OK;
 	int64_t last_id = w->cursor;
 
@@ -198,11 +198,11 @@ static int64_t hub_poll_next_due(const struct hub *hub)
 }
 
 const struct hub_policy hub_poll_policy = {
-    .name = "poll",
-    .adopt = hub_poll_adopt,
-    .unpark = hub_poll_unpark,
-    .pump = hub_poll_pump,
-    .end = hub_poll_end,
-    .timers = hub_poll_timers,
-    .next_due = hub_poll_next_due,
+	.name = "poll",
+	.adopt = hub_poll_adopt,
+	.unpark = hub_poll_unpark,
+	.pump = hub_poll_pump,
+	.end = hub_poll_end,
+	.timers = hub_poll_timers,
+	.next_due = hub_poll_next_due,
 };

@@ -58,7 +58,7 @@ static bool hub_sse_deliver(void *ctx, struct event_ring_event *ev)
 		return false;
 	event_ring_event_ref(ev);
 	st = sink_deliver(&c->b, ev->text, ev->sse_len,
-			  (struct sink_hold){hub_sse_release, ev});
+			  (struct sink_hold){ hub_sse_release, ev });
 	if (!hub_waiter_status(c->hub, w, st) || w->state != HUB_WAITER_PARKED)
 		return false;
 	w->cursor = ev->id;
@@ -68,7 +68,7 @@ static bool hub_sse_deliver(void *ctx, struct event_ring_event *ev)
 
 static void hub_sse_pump(struct hub *hub, struct waiter *w)
 {
-	struct hub_sse_walk c = {.hub = hub, .w = w};
+	struct hub_sse_walk c = { .hub = hub, .w = w };
 	enum ecode rc;
 
 	sink_batch_init(&c.b, &w->sink);
@@ -127,10 +127,10 @@ static int64_t hub_sse_next_due(const struct hub *hub)
 
 	if (!list_empty(&hub->sse_pings))
 		t = container_of(hub->sse_pings.next, struct waiter, t.ping)
-			->deadline_ms;
+			    ->deadline_ms;
 	if (!list_empty(parked)) {
 		int64_t end =
-		    container_of(parked->next, struct waiter, link)->end_ms;
+			container_of(parked->next, struct waiter, link)->end_ms;
 
 		if (end < t)
 			t = end;
@@ -139,11 +139,11 @@ static int64_t hub_sse_next_due(const struct hub *hub)
 }
 
 const struct hub_policy hub_sse_policy = {
-    .name = "sse",
-    .adopt = hub_sse_adopt,
-    .unpark = hub_sse_unpark,
-    .pump = hub_sse_pump,
-    .end = hub_sse_end,
-    .timers = hub_sse_timers,
-    .next_due = hub_sse_next_due,
+	.name = "sse",
+	.adopt = hub_sse_adopt,
+	.unpark = hub_sse_unpark,
+	.pump = hub_sse_pump,
+	.end = hub_sse_end,
+	.timers = hub_sse_timers,
+	.next_due = hub_sse_next_due,
 };

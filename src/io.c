@@ -30,7 +30,7 @@
 
 /* SPEC: names used by emitcgi itself or by the client library. */
 const char *const io_reserved_events[] = {
-    "user count", "user", "reset", "connect", "disconnect", "error", NULL,
+	"user count", "user", "reset", "connect", "disconnect", "error", NULL,
 };
 
 /* SSE (and so the log) cannot carry a name with CR/LF in it. */
@@ -149,8 +149,8 @@ enum ecode io_emit_client(struct store *st, const char *username,
 	if ((rc = io_check_client_event(event)) != EC_OK)
 		return rc;
 	text = json_object_to_json_string_length(
-	    data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-	    &text_len);
+		data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&text_len);
 	if (!text)
 		return EC_NOMEM;
 	if (text_len > IO_CLIENT_DATA_MAX_BYTES)
@@ -162,10 +162,11 @@ enum ecode io_emit_client(struct store *st, const char *username,
 			 json_object_new_string(username ? username : ""),
 			 false)) != EC_OK ||
 	    (rc = io_add(message, "message", json_object_get(data), true)) !=
-		EC_OK)
+		    EC_OK)
 		goto out;
 	text = json_object_to_json_string_ext(
-	    message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		message,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text) {
 		rc = EC_NOMEM;
 		goto out;

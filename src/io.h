@@ -78,7 +78,7 @@ enum ecode io_append(struct store *st, const char *event, const char *data_json,
  * pass it with "%s").  Also EC_DATA_TOO_LARGE when the expansion passes
  * IO_DATA_MAX_BYTES, EC_INVALID_JSON when it holds a NUL, EC_NOMEM. */
 enum ecode io_emit(struct store *st, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* A client's emit (POST /emit): io_check_client_event(event), data
  * (json-c, NULL is JSON null) at most IO_CLIENT_DATA_MAX_BYTES serialised,

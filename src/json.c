@@ -31,7 +31,7 @@
 #include "json.h"
 #include "utf8.h"
 
-#define JSON_SERIALIZE_FLAGS \
+#define JSON_SERIALIZE_FLAGS                                                   \
 	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 struct json_scan {
@@ -210,7 +210,7 @@ static bool json_check_value(struct json_scan *sc, int depth)
 
 enum ecode json_check(const char *s, size_t len)
 {
-	struct json_scan sc = {(const unsigned char *)s, len, 0};
+	struct json_scan sc = { (const unsigned char *)s, len, 0 };
 
 	if (!utf8_valid(s, len))
 		return EC_INVALID_UTF8;
@@ -219,8 +219,7 @@ enum ecode json_check(const char *s, size_t len)
 	return EC_OK;
 }
 
-enum ecode json_parse_value(const char *s, size_t len,
-			    struct json_object **out)
+enum ecode json_parse_value(const char *s, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;

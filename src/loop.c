@@ -63,7 +63,7 @@ void loop_io_init(struct loop_io *io, int fd, loop_io_fn *fn)
 
 enum ecode loop_io_start(struct loop *loop, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = io};
+	struct epoll_event ev = { .events = events, .data.ptr = io };
 	int op = loop_io_active(io) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	if (loop_io_active(io) && (io->mask & ~LOOP_IO_ACTIVE) == events)
@@ -123,8 +123,8 @@ enum ecode loop_run(struct loop *loop)
 	while (!loop->stop) {
 		timeout_ms = -1;
 		if (loop->before_sleep)
-			timeout_ms =
-			    loop->before_sleep(loop, loop->before_sleep_ctx);
+			timeout_ms = loop->before_sleep(loop,
+							loop->before_sleep_ctx);
 		if (loop->stop)
 			break;
 		if ((rc = loop_once(loop, timeout_ms)) != EC_OK)

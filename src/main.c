@@ -59,7 +59,8 @@ static void main_usage(FILE *out)
 		"  EMITCGI_FCC_TESTING      1 serves /_api/server.js (discloses source) [0]\n"
 		"\n"
 		"See emitcgi(8) and %s.\n",
-		config_default_db(), PACKAGE_URL[0] ? PACKAGE_URL : "the README");
+		config_default_db(),
+		PACKAGE_URL[0] ? PACKAGE_URL : "the README");
 }
 
 static const char *main_getenv(const char *name)
@@ -73,7 +74,8 @@ static int main_init(const struct config *cfg)
 	enum ecode rc = store_migrate(cfg->db_path, &from, &to);
 
 	if (rc != EC_OK) {
-		fprintf(stderr, "emitcgi: %s: cannot initialise the database: %s\n",
+		fprintf(stderr,
+			"emitcgi: %s: cannot initialise the database: %s\n",
 			cfg->db_path, ecode_name(rc));
 		return 1;
 	}
@@ -94,7 +96,8 @@ static int main_useradd(const struct config *cfg, const char *name)
 	int status = 1;
 
 	if (auth_check_username(name) != EC_OK) {
-		fprintf(stderr, "emitcgi: %s: a username is 1-32 characters of A-Z a-z 0-9 _ . -\n",
+		fprintf(stderr,
+			"emitcgi: %s: a username is 1-32 characters of A-Z a-z 0-9 _ . -\n",
 			name);
 		return 1;
 	}
@@ -104,7 +107,8 @@ static int main_useradd(const struct config *cfg, const char *name)
 	}
 	len = strcspn(password, "\r\n");
 	if (password[len] == '\0' && len > AUTH_PASSWORD_MAX) {
-		fprintf(stderr, "emitcgi: useradd: password longer than %d bytes\n",
+		fprintf(stderr,
+			"emitcgi: useradd: password longer than %d bytes\n",
 			AUTH_PASSWORD_MAX);
 		return 1;
 	}
@@ -116,14 +120,18 @@ static int main_useradd(const struct config *cfg, const char *name)
 	}
 	if ((rc = store_migrate(cfg->db_path, NULL, NULL)) != EC_OK ||
 	    (rc = store_open(cfg->db_path, &st)) != EC_OK) {
-		fprintf(stderr, "emitcgi: %s: %s\n", cfg->db_path, ecode_name(rc));
+		fprintf(stderr, "emitcgi: %s: %s\n", cfg->db_path,
+			ecode_name(rc));
 		return 1;
 	}
 	if ((rc = auth_hash_password(password, hash, sizeof(hash))) != EC_OK)
-		fprintf(stderr, "emitcgi: useradd: cannot hash: %s\n", ecode_name(rc));
-	else if ((rc = store_user_add(st, name, hash, clock_wall_ms())) != EC_OK)
+		fprintf(stderr, "emitcgi: useradd: cannot hash: %s\n",
+			ecode_name(rc));
+	else if ((rc = store_user_add(st, name, hash, clock_wall_ms())) !=
+		 EC_OK)
 		fprintf(stderr, "emitcgi: useradd %s: %s\n", name,
-			rc == EC_USERNAME_TAKEN ? "username taken" : ecode_name(rc));
+			rc == EC_USERNAME_TAKEN ? "username taken"
+						: ecode_name(rc));
 	else {
 		printf("user %s added\n", name);
 		status = 0;
@@ -176,18 +184,21 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "useradd")) {
 		if (argc != 3) {
-			fprintf(stderr, "emitcgi: usage: emitcgi useradd NAME < password\n");
+			fprintf(stderr,
+				"emitcgi: usage: emitcgi useradd NAME < password\n");
 			return 2;
 		}
 		return main_useradd(&cfg, argv[2]);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--listen")) {
 		if (argc != 3) {
-			fprintf(stderr, "emitcgi: usage: emitcgi --listen unix:/path | HOST:PORT\n");
+			fprintf(stderr,
+				"emitcgi: usage: emitcgi --listen unix:/path | HOST:PORT\n");
 			return 2;
 		}
 		listen_spec = argv[2];
-	} else if (argc >= 2 && !strncmp(argv[1], "--listen=", 9) && argc == 2) {
+	} else if (argc >= 2 && !strncmp(argv[1], "--listen=", 9) &&
+		   argc == 2) {
 		listen_spec = argv[1] + 9;
 	} else if (argc != 1) {
 		fprintf(stderr, "emitcgi: unknown argument '%s' (see --help)\n",

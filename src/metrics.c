@@ -15,11 +15,16 @@ static const struct {
 	[METRIC_LOGINS] = { "emitcgi_logins_total", "Successful logins." },
 	[METRIC_LOGIN_FAILURES] = { "emitcgi_login_failures_total",
 				    "Refused logins (bad credentials or throttled)." },
-	[METRIC_REGISTRATIONS] = { "emitcgi_registrations_total", "Users registered." },
-	[METRIC_EMITS] = { "emitcgi_emits_total", "Events emitted by clients." },
-	[METRIC_ERRORS_4XX] = { "emitcgi_client_errors_total", "Answers with a 4xx status." },
-	[METRIC_ERRORS_5XX] = { "emitcgi_server_errors_total", "Answers with a 5xx status." },
-	[METRIC_STREAMS_OPENED] = { "emitcgi_streams_opened_total", "SSE streams opened." },
+	[METRIC_REGISTRATIONS] = { "emitcgi_registrations_total",
+				   "Users registered." },
+	[METRIC_EMITS] = { "emitcgi_emits_total",
+			   "Events emitted by clients." },
+	[METRIC_ERRORS_4XX] = { "emitcgi_client_errors_total",
+				"Answers with a 4xx status." },
+	[METRIC_ERRORS_5XX] = { "emitcgi_server_errors_total",
+				"Answers with a 5xx status." },
+	[METRIC_STREAMS_OPENED] = { "emitcgi_streams_opened_total",
+				    "SSE streams opened." },
 	[METRIC_POLLS] = { "emitcgi_polls_total", "Long-poll requests." },
 };
 
@@ -38,38 +43,40 @@ enum ecode metrics_render(struct buf *out, const struct metrics_gauges *g)
 	enum ecode rc;
 
 	for (int i = 0; i < METRIC__COUNT; i++) {
-		rc = buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
-				metric_info[i].name, metric_info[i].help,
-				metric_info[i].name, metric_info[i].name,
-				(unsigned long long)metrics_get((enum metric)i));
+		rc = buf_printf(
+			out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+			metric_info[i].name, metric_info[i].help,
+			metric_info[i].name, metric_info[i].name,
+			(unsigned long long)metrics_get((enum metric)i));
 		if (rc != EC_OK)
 			return rc;
 	}
-	rc = buf_printf(out,
-			"# HELP emitcgi_subscribers Clients waiting in this process, by transport.\n"
-			"# TYPE emitcgi_subscribers gauge\n"
-			"emitcgi_subscribers{transport=\"sse\"} %d\n"
-			"emitcgi_subscribers{transport=\"longpoll\"} %d\n"
-			"# HELP emitcgi_last_event_id Newest event id in the log.\n"
-			"# TYPE emitcgi_last_event_id gauge\n"
-			"emitcgi_last_event_id %lld\n"
-			"# HELP emitcgi_events_delivered_total Event frames written to waiters.\n"
-			"# TYPE emitcgi_events_delivered_total counter\n"
-			"emitcgi_events_delivered_total %llu\n"
-			"# HELP emitcgi_subscribers_dropped_total Waiters closed because they could not keep up.\n"
-			"# TYPE emitcgi_subscribers_dropped_total counter\n"
-			"emitcgi_subscribers_dropped_total %llu\n",
-			g->sse_waiters, g->poll_waiters,
-			(long long)g->last_event_id,
-			(unsigned long long)g->events_delivered,
-			(unsigned long long)g->waiters_dropped);
+	rc = buf_printf(
+		out,
+		"# HELP emitcgi_subscribers Clients waiting in this process, by transport.\n"
+		"# TYPE emitcgi_subscribers gauge\n"
+		"emitcgi_subscribers{transport=\"sse\"} %d\n"
+		"emitcgi_subscribers{transport=\"longpoll\"} %d\n"
+		"# HELP emitcgi_last_event_id Newest event id in the log.\n"
+		"# TYPE emitcgi_last_event_id gauge\n"
+		"emitcgi_last_event_id %lld\n"
+		"# HELP emitcgi_events_delivered_total Event frames written to waiters.\n"
+		"# TYPE emitcgi_events_delivered_total counter\n"
+		"emitcgi_events_delivered_total %llu\n"
+		"# HELP emitcgi_subscribers_dropped_total Waiters closed because they could not keep up.\n"
+		"# TYPE emitcgi_subscribers_dropped_total counter\n"
+		"emitcgi_subscribers_dropped_total %llu\n",
+		g->sse_waiters, g->poll_waiters, (long long)g->last_event_id,
+		(unsigned long long)g->events_delivered,
+		(unsigned long long)g->waiters_dropped);
 	if (rc != EC_OK)
 		return rc;
 	if (g->current_users >= 0)
-		rc = buf_printf(out,
-				"# HELP emitcgi_current_users Sessions online.\n"
-				"# TYPE emitcgi_current_users gauge\n"
-				"emitcgi_current_users %lld\n",
-				(long long)g->current_users);
+		rc = buf_printf(
+			out,
+			"# HELP emitcgi_current_users Sessions online.\n"
+			"# TYPE emitcgi_current_users gauge\n"
+			"emitcgi_current_users %lld\n",
+			(long long)g->current_users);
 	return rc;
 }

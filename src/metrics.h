@@ -14,15 +14,15 @@
 #include "error.h"
 
 enum metric {
-	METRIC_REQUESTS,        /* requests answered */
-	METRIC_LOGINS,          /* successful logins */
-	METRIC_LOGIN_FAILURES,  /* 401 and 429 on /login */
+	METRIC_REQUESTS,       /* requests answered */
+	METRIC_LOGINS,	       /* successful logins */
+	METRIC_LOGIN_FAILURES, /* 401 and 429 on /login */
 	METRIC_REGISTRATIONS,
-	METRIC_EMITS,           /* POST /emit accepted */
+	METRIC_EMITS, /* POST /emit accepted */
 	METRIC_ERRORS_4XX,
 	METRIC_ERRORS_5XX,
-	METRIC_STREAMS_OPENED,  /* SSE streams parked */
-	METRIC_POLLS,           /* long-polls answered or parked */
+	METRIC_STREAMS_OPENED, /* SSE streams parked */
+	METRIC_POLLS,	       /* long-polls answered or parked */
 	METRIC__COUNT
 };
 
@@ -33,7 +33,7 @@ struct metrics_gauges {
 	int sse_waiters;
 	int poll_waiters;
 	int64_t last_event_id;
-	int64_t current_users;   /* -1 if unknown */
+	int64_t current_users; /* -1 if unknown */
 	uint64_t events_delivered;
 	uint64_t waiters_dropped;
 };

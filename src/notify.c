@@ -155,7 +155,7 @@ void notify_drain(struct notify *n)
 {
 	/* Aligned as the kernel's struct inotify_event wants. */
 	char evbuf[4096]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	bool rewatch = false, check = false;
 	struct stat st;
 	ssize_t len;

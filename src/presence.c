@@ -84,7 +84,7 @@ enum ecode presence_user_event_data(struct buf *out, const char *username,
 		goto out;
 	}
 	json = json_object_to_json_string_ext(
-	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (json)
 		rc = buf_adds(out, json);
 out:
@@ -207,7 +207,8 @@ enum ecode presence_touch(struct store *st, int64_t session_id, int64_t now_ms,
 			  struct presence_change *out)
 {
 	struct presence_touch t = {
-	    .ids = &session_id, .n = 1, .now_ms = now_ms, .count = -1};
+		.ids = &session_id, .n = 1, .now_ms = now_ms, .count = -1
+	};
 	enum ecode rc;
 
 	presence_clear(out);
@@ -225,12 +226,12 @@ enum ecode presence_touch_many(struct store *st, const int64_t *ids, size_t n,
 			       int64_t now_ms, int *went_online, int64_t *ended,
 			       size_t *n_ended)
 {
-	struct presence_touch t = {.ids = ids,
-				   .n = n,
-				   .now_ms = now_ms,
-				   .count = -1,
-				   .ended = ended,
-				   .skip_ended = true};
+	struct presence_touch t = { .ids = ids,
+				    .n = n,
+				    .now_ms = now_ms,
+				    .count = -1,
+				    .ended = ended,
+				    .skip_ended = true };
 	enum ecode rc;
 
 	if (went_online)
@@ -317,8 +318,9 @@ static enum ecode presence_reap_tx(struct store *st, void *arg)
 enum ecode presence_reap(struct store *st, int64_t now_ms, int64_t idle_ms,
 			 int *went_offline)
 {
-	struct presence_reap r = {
-	    .now_ms = now_ms, .cutoff_ms = now_ms - idle_ms, .count = -1};
+	struct presence_reap r = { .now_ms = now_ms,
+				   .cutoff_ms = now_ms - idle_ms,
+				   .count = -1 };
 	bool due;
 	enum ecode rc;
 
@@ -364,7 +366,7 @@ static enum ecode presence_logout_tx(struct store *st, void *arg)
 enum ecode presence_logout(struct store *st, const char *sid,
 			   struct presence_change *out)
 {
-	struct presence_logout l = {.sid = sid};
+	struct presence_logout l = { .sid = sid };
 	enum ecode rc;
 
 	presence_clear(out);

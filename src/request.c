@@ -196,8 +196,7 @@ static enum ecode request_set_path(struct request *req, char *const *envp,
 
 /* Media type only: "Application/JSON; charset=UTF-8" → "application/json".
  * An empty value counts as absent. */
-static enum ecode request_set_content_type(struct request *req,
-					   const char *v)
+static enum ecode request_set_content_type(struct request *req, const char *v)
 {
 	size_t start = 0, end, i;
 	enum ecode rc;
@@ -227,8 +226,7 @@ static enum ecode request_set_content_type(struct request *req,
 
 /* RFC 9110 section 8.6: 1*DIGIT.  "" is treated as unset (CGI servers send
  * it empty for bodiless requests). */
-static enum ecode request_set_content_length(struct request *req,
-					     const char *v)
+static enum ecode request_set_content_length(struct request *req, const char *v)
 {
 	char *end;
 	long long n;
@@ -345,11 +343,11 @@ enum ecode request_parse_env(struct request *req, char *const *envp,
 		const char *name;
 		char **field;
 	} headers[] = {
-		{"HTTP_HOST", &req->host},
-		{"HTTP_ORIGIN", &req->origin},
-		{"HTTP_LAST_EVENT_ID", &req->last_event_id},
-		{"HTTP_AUTHORIZATION", &req->authorization},
-		{"REMOTE_ADDR", &req->remote_addr},
+		{ "HTTP_HOST", &req->host },
+		{ "HTTP_ORIGIN", &req->origin },
+		{ "HTTP_LAST_EVENT_ID", &req->last_event_id },
+		{ "HTTP_AUTHORIZATION", &req->authorization },
+		{ "REMOTE_ADDR", &req->remote_addr },
 	};
 	char *const *e;
 	size_t i;

@@ -10,11 +10,12 @@
  * Lifecycle:
  *   struct request req;
  *   request_init(&req);
- *   rc = request_parse_env(&req, envp, cfg->base);   // method, path, query, headers
+ *   rc = request_parse_env(&req, envp, cfg->base);   // method, path, query,
+ * headers
  *   ... read at most REQUEST_BODY_MAX_BYTES of body ...
  *   rc = request_set_body(&req, data, len);          // copies
- *   rc = request_parse_body(&req);                   // JSON or form, by Content-Type
- *   request_field_string(&req, "username", &name);
+ *   rc = request_parse_body(&req);                   // JSON or form, by
+ * Content-Type request_field_string(&req, "username", &name);
  *   request_release(&req);
  *
  * Everything parsed belongs to the request and dies with request_release().
@@ -36,10 +37,11 @@
 
 struct json_object;
 
-#define REQUEST_BODY_MAX_BYTES 16384    /* SPEC: >16 KiB is 413 */
-#define REQUEST_HEADERS_MAX_BYTES 16384 /* sum of all CGI variables: 431 beyond */
+#define REQUEST_BODY_MAX_BYTES 16384 /* SPEC: >16 KiB is 413 */
+#define REQUEST_HEADERS_MAX_BYTES                                              \
+	16384 /* sum of all CGI variables: 431 beyond */
 #define REQUEST_SID_COOKIE "emitcgi_sid"
-#define REQUEST_SID_HEX_LEN 64          /* 256 random bits, hex */
+#define REQUEST_SID_HEX_LEN 64 /* 256 random bits, hex */
 
 enum request_method {
 	REQUEST_GET,
@@ -61,35 +63,35 @@ struct request_param {
 
 struct request {
 	enum request_method method;
-	char method_name[16];        /* as sent, truncated */
-	char *uri_path;              /* REQUEST_URI up to '?' */
-	char *path;                  /* uri_path without the base, e.g. "/login" */
-	bool in_base;                /* uri_path starts with the base */
-	char *query;                 /* QUERY_STRING (or REQUEST_URI after '?'), "" if none */
+	char method_name[16]; /* as sent, truncated */
+	char *uri_path;	      /* REQUEST_URI up to '?' */
+	char *path;	      /* uri_path without the base, e.g. "/login" */
+	bool in_base;	      /* uri_path starts with the base */
+	char *query; /* QUERY_STRING (or REQUEST_URI after '?'), "" if none */
 	struct request_param *params; /* decoded query parameters, in order */
 	size_t n_params;
 
 	/* Headers of interest; NULL when absent. */
-	char *host;                  /* HTTP_HOST */
-	char *origin;                /* HTTP_ORIGIN */
-	char *last_event_id;         /* HTTP_LAST_EVENT_ID */
-	char *authorization;         /* HTTP_AUTHORIZATION */
-	char *content_type;          /* media type only, lower-cased, no parameters */
-	char *remote_addr;           /* REMOTE_ADDR */
-	bool https;                  /* HTTPS=on|1, or REQUEST_SCHEME=https */
-	int64_t content_length;      /* -1 when unset or empty */
+	char *host;	     /* HTTP_HOST */
+	char *origin;	     /* HTTP_ORIGIN */
+	char *last_event_id; /* HTTP_LAST_EVENT_ID */
+	char *authorization; /* HTTP_AUTHORIZATION */
+	char *content_type;  /* media type only, lower-cased, no parameters */
+	char *remote_addr;   /* REMOTE_ADDR */
+	bool https;	     /* HTTPS=on|1, or REQUEST_SCHEME=https */
+	int64_t content_length; /* -1 when unset or empty */
 
 	/* emitcgi_sid cookie: set only when well-formed (64 lower-case hex). */
 	char sid[REQUEST_SID_HEX_LEN + 1];
 	bool has_sid;
 
-	size_t env_bytes;            /* total size of the CGI variables */
+	size_t env_bytes; /* total size of the CGI variables */
 
 	/* Body, after request_set_body()/request_parse_body(). */
 	struct buf body;
 	enum request_body_kind body_kind;
-	struct json_object *json;    /* REQUEST_BODY_JSON: owned */
-	struct request_param *form;  /* REQUEST_BODY_FORM: decoded fields */
+	struct json_object *json;   /* REQUEST_BODY_JSON: owned */
+	struct request_param *form; /* REQUEST_BODY_FORM: decoded fields */
 	size_t n_form;
 };
 

@@ -6,8 +6,8 @@
  *
  *   struct response res;
  *   response_init(&res);
- *   response_json(&res, 200, obj);          // serialises obj, sets Content-Type
- *   response_error(&res, 404, "not_found", "no such route");
+ *   response_json(&res, 200, obj);          // serialises obj, sets
+ * Content-Type response_error(&res, 404, "not_found", "no such route");
  *   response_header(&res, "Allow", "GET");
  *   ... transport: response_serialize(&res, &out) ...
  *   response_release(&res);
@@ -29,10 +29,10 @@ struct json_object;
 #define RESPONSE_BODY_MAX_BYTES (64u << 20) /* a full replay of retention */
 
 struct response {
-	int status;          /* 0 until set */
-	struct buf headers;  /* "Name: value\r\n" lines, without Status */
+	int status;	    /* 0 until set */
+	struct buf headers; /* "Name: value\r\n" lines, without Status */
 	struct buf body;
-	bool head_only;      /* answer to HEAD: body is not sent */
+	bool head_only; /* answer to HEAD: body is not sent */
 	bool has_cache_control;
 };
 

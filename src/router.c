@@ -26,23 +26,23 @@ struct router_row {
 	const char *name;
 	const char *path;
 	enum request_method method; /* REQUEST_GET or REQUEST_POST */
-	bool head;                  /* HEAD served as GET */
-	bool outside_base;          /* matched on uri_path, exactly */
+	bool head;		    /* HEAD served as GET */
+	bool outside_base;	    /* matched on uri_path, exactly */
 };
 
 static const struct router_row router_table[] = {
-	{ROUTE_REGISTER, "register", "/register", REQUEST_POST, false, false},
-	{ROUTE_LOGIN, "login", "/login", REQUEST_POST, false, false},
-	{ROUTE_LOGOUT, "logout", "/logout", REQUEST_POST, false, false},
-	{ROUTE_ME, "me", "/me", REQUEST_GET, true, false},
-	{ROUTE_COUNT, "count", "/count", REQUEST_GET, true, false},
-	{ROUTE_EVENTS, "events", "/events", REQUEST_GET, false, false},
-	{ROUTE_POLL, "poll", "/poll", REQUEST_GET, false, false},
-	{ROUTE_HEALTH, "health", "/health", REQUEST_GET, true, false},
-	{ROUTE_METRICS, "metrics", "/metrics", REQUEST_GET, true, false},
-	{ROUTE_EMIT, "emit", "/emit", REQUEST_POST, false, false},
-	{ROUTE_FCC_SERVER_JS, "server_js", "/_api/server.js", REQUEST_GET,
-	 true, true},
+	{ ROUTE_REGISTER, "register", "/register", REQUEST_POST, false, false },
+	{ ROUTE_LOGIN, "login", "/login", REQUEST_POST, false, false },
+	{ ROUTE_LOGOUT, "logout", "/logout", REQUEST_POST, false, false },
+	{ ROUTE_ME, "me", "/me", REQUEST_GET, true, false },
+	{ ROUTE_COUNT, "count", "/count", REQUEST_GET, true, false },
+	{ ROUTE_EVENTS, "events", "/events", REQUEST_GET, false, false },
+	{ ROUTE_POLL, "poll", "/poll", REQUEST_GET, false, false },
+	{ ROUTE_HEALTH, "health", "/health", REQUEST_GET, true, false },
+	{ ROUTE_METRICS, "metrics", "/metrics", REQUEST_GET, true, false },
+	{ ROUTE_EMIT, "emit", "/emit", REQUEST_POST, false, false },
+	{ ROUTE_FCC_SERVER_JS, "server_js", "/_api/server.js", REQUEST_GET,
+	  true, true },
 };
 
 #define ROUTER_ROWS (sizeof(router_table) / sizeof(router_table[0]))

@@ -15,17 +15,18 @@
 
 enum route {
 	ROUTE_NONE = 0,
-	ROUTE_REGISTER,  /* POST /register */
-	ROUTE_LOGIN,     /* POST /login */
-	ROUTE_LOGOUT,    /* POST /logout */
-	ROUTE_ME,        /* GET /me */
-	ROUTE_COUNT,     /* GET /count */
-	ROUTE_EVENTS,    /* GET /events */
-	ROUTE_POLL,      /* GET /poll */
-	ROUTE_HEALTH,    /* GET /health */
-	ROUTE_METRICS,   /* GET /metrics */
-	ROUTE_EMIT,      /* POST /emit */
-	ROUTE_FCC_SERVER_JS, /* GET /_api/server.js, outside the base (issue 4) */
+	ROUTE_REGISTER,	     /* POST /register */
+	ROUTE_LOGIN,	     /* POST /login */
+	ROUTE_LOGOUT,	     /* POST /logout */
+	ROUTE_ME,	     /* GET /me */
+	ROUTE_COUNT,	     /* GET /count */
+	ROUTE_EVENTS,	     /* GET /events */
+	ROUTE_POLL,	     /* GET /poll */
+	ROUTE_HEALTH,	     /* GET /health */
+	ROUTE_METRICS,	     /* GET /metrics */
+	ROUTE_EMIT,	     /* POST /emit */
+	ROUTE_FCC_SERVER_JS, /* GET /_api/server.js, outside the base (issue 4)
+			      */
 };
 
 /* Matches req->path (or req->uri_path for routes outside the base).

@@ -61,11 +61,11 @@ enum ecode runtime_store_open(struct runtime *rt, struct store **out)
 void runtime_hub_options(const struct runtime *rt, struct hub_options *out)
 {
 	*out = (struct hub_options){
-	    .db_path = rt->cfg->db_path,
-	    .heartbeat_ms = rt->cfg->heartbeat_s * 1000,
-	    .stream_max_ms = rt->cfg->stream_max_s * 1000,
-	    .max_waiters = rt->cfg->max_subscribers,
-	    .touch_every_ms = RUNTIME_HOUSEKEEPING_MS,
+		.db_path = rt->cfg->db_path,
+		.heartbeat_ms = rt->cfg->heartbeat_s * 1000,
+		.stream_max_ms = rt->cfg->stream_max_s * 1000,
+		.max_waiters = rt->cfg->max_subscribers,
+		.touch_every_ms = RUNTIME_HOUSEKEEPING_MS,
 	};
 }
 

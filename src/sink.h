@@ -91,7 +91,7 @@ struct sink_hold {
 };
 
 /* No reference to release: the bytes outlive the batch. */
-#define SINK_NO_HOLD ((struct sink_hold){NULL, NULL})
+#define SINK_NO_HOLD ((struct sink_hold){ NULL, NULL })
 
 /* Bytes for one sink gathered into one write, on the caller's stack. */
 struct sink_batch {

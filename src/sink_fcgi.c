@@ -49,11 +49,11 @@ static void sink_fcgi_frame(struct sink_batch *b, const void *data, size_t len)
 
 	while (len > 0) {
 		size_t n = len < FCGI_RECORD_CONTENT_MAX
-			       ? len
-			       : FCGI_RECORD_CONTENT_MAX;
+				   ? len
+				   : FCGI_RECORD_CONTENT_MAX;
 		FCGI_Header *h = sink_batch_scratch(b, sizeof(*h));
 		unsigned pad =
-		    fcgi_record_header(h, FCGI_STDOUT, b->s->request_id, n);
+			fcgi_record_header(h, FCGI_STDOUT, b->s->request_id, n);
 
 		sink_batch_iov(b, h, sizeof(*h));
 		sink_batch_iov(b, p, n);
@@ -99,7 +99,7 @@ static bool sink_fcgi_on_record(void *ctx, const struct fcgi_record *rec)
 
 static enum sink_status sink_fcgi_input(struct sink *s)
 {
-	struct sink_fcgi_read c = {.request_id = s->request_id};
+	struct sink_fcgi_read c = { .request_id = s->request_id };
 	char buf[SINK_FCGI_READ_BYTES];
 	ssize_t n;
 
@@ -119,11 +119,11 @@ static enum sink_status sink_fcgi_input(struct sink *s)
 }
 
 const struct sink_ops sink_fcgi_ops = {
-    .name = "fcgi",
-    .events = EPOLLIN | EPOLLRDHUP,
-    .frame_size = sink_fcgi_frame_size,
-    .frame = sink_fcgi_frame,
-    .frame_copy = sink_fcgi_frame_copy,
-    .end = sink_fcgi_end,
-    .input = sink_fcgi_input,
+	.name = "fcgi",
+	.events = EPOLLIN | EPOLLRDHUP,
+	.frame_size = sink_fcgi_frame_size,
+	.frame = sink_fcgi_frame,
+	.frame_copy = sink_fcgi_frame_copy,
+	.end = sink_fcgi_end,
+	.input = sink_fcgi_input,
 };

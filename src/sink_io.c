@@ -32,8 +32,8 @@
 #include "sink.h"
 
 const struct sink_ops *const sink_kinds[SINK_KINDS] = {
-    [SINK_FCGI] = &sink_fcgi_ops,
-    [SINK_RAW] = &sink_raw_ops,
+	[SINK_FCGI] = &sink_fcgi_ops,
+	[SINK_RAW] = &sink_raw_ops,
 };
 
 void sink_init(struct sink *s, enum sink_kind kind, int fd, uint16_t request_id,
@@ -96,8 +96,8 @@ static ssize_t sink_writev(struct sink *s, struct iovec *iov, int n)
 
 	for (;;) {
 		if (!(s->flags & SINK_F_NOSOCK)) {
-			struct msghdr m = {.msg_iov = iov,
-					   .msg_iovlen = (size_t)n};
+			struct msghdr m = { .msg_iov = iov,
+					    .msg_iovlen = (size_t)n };
 
 			r = sendmsg(s->io.fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (r < 0 && errno == ENOTSOCK) {
@@ -157,7 +157,7 @@ void sink_batch_init(struct sink_batch *b, struct sink *s)
 
 void sink_batch_iov(struct sink_batch *b, const void *base, size_t len)
 {
-	b->iov[b->niov++] = (struct iovec){(void *)base, len};
+	b->iov[b->niov++] = (struct iovec){ (void *)base, len };
 }
 
 void *sink_batch_scratch(struct sink_batch *b, size_t n)
@@ -258,8 +258,8 @@ enum sink_status sink_deliver(struct sink_batch *b, const void *data,
 		if (st != SINK_OK) {
 			sink_release(hold);
 			return st == SINK_PENDING
-				   ? sink_queue(s, data, len, true)
-				   : st;
+				       ? sink_queue(s, data, len, true)
+				       : st;
 		}
 	}
 	ops->frame(b, data, len);

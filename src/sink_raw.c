@@ -52,13 +52,13 @@ static enum sink_status sink_raw_input(struct sink *s)
 }
 
 const struct sink_ops sink_raw_ops = {
-    .name = "raw",
-    .events = 0,
-    .frame_size = sink_raw_frame_size,
-    .frame = sink_raw_frame,
-    .frame_copy = sink_raw_frame_copy,
-    .end = sink_raw_end,
-    .input = sink_raw_input,
+	.name = "raw",
+	.events = 0,
+	.frame_size = sink_raw_frame_size,
+	.frame = sink_raw_frame,
+	.frame_copy = sink_raw_frame_copy,
+	.end = sink_raw_end,
+	.input = sink_raw_input,
 };
 
 bool sink_raw_watch_hangup(int in_fd)

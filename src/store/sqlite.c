@@ -130,9 +130,11 @@ static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
 	va_start(ap, types);
 	for (int i = 0; types[i] && rc == SQLITE_OK; i++)
 		rc = types[i] == 't'
-			 ? sqlite3_bind_text(s, i + 1, va_arg(ap, const char *),
-					     -1, SQLITE_STATIC)
-			 : sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			     ? sqlite3_bind_text(s, i + 1,
+						 va_arg(ap, const char *), -1,
+						 SQLITE_STATIC)
+			     : sqlite3_bind_int64(s, i + 1,
+						  va_arg(ap, int64_t));
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		stmt_done(s);
@@ -786,8 +788,8 @@ static enum ecode sqlite_events_after(struct store_conn *c, int64_t after_id,
 
 	if (limit > INT64_MAX)
 		limit = INT64_MAX;
-	rc =
-	    stmt_bind(q, STMT_EVENTS_AFTER, &s, "ii", after_id, (int64_t)limit);
+	rc = stmt_bind(q, STMT_EVENTS_AFTER, &s, "ii", after_id,
+		       (int64_t)limit);
 	if (rc != EC_OK)
 		return rc;
 	while ((rc = stmt_step(q, s, &row)) == EC_OK && row) {
@@ -823,34 +825,34 @@ static enum ecode sqlite_events_trim(struct store_conn *c, int64_t keep,
 }
 
 const struct store_backend store_backend_sqlite = {
-    .name = "sqlite",
-    .prefix = NULL,
-    .schema_version = sqlite_schema_version,
-    .migrate = sqlite_migrate,
-    .open = sqlite_open,
-    .close = sqlite_close,
-    .read_version = sqlite_read_version,
-    .begin = sqlite_begin,
-    .commit = sqlite_commit,
-    .rollback = sqlite_rollback,
-    .user_add = sqlite_user_add,
-    .user_find = sqlite_user_find,
-    .login_failures_get = sqlite_login_failures_get,
-    .login_failure_add = sqlite_login_failure_add,
-    .login_failures_clear = sqlite_login_failures_clear,
-    .login_failures_expire = sqlite_login_failures_expire,
-    .session_insert = sqlite_session_insert,
-    .session_find = sqlite_session_find,
-    .session_delete = sqlite_session_delete,
-    .session_seen = sqlite_session_seen,
-    .session_offline = sqlite_session_offline,
-    .sessions_stale = sqlite_sessions_stale,
-    .housekeeping_due = sqlite_housekeeping_due,
-    .sessions_delete_expired = sqlite_sessions_delete_expired,
-    .online_count = sqlite_online_count,
-    .online_users = sqlite_online_users,
-    .event_insert = sqlite_event_insert,
-    .events_after = sqlite_events_after,
-    .event_bounds = sqlite_event_bounds,
-    .events_trim = sqlite_events_trim,
+	.name = "sqlite",
+	.prefix = NULL,
+	.schema_version = sqlite_schema_version,
+	.migrate = sqlite_migrate,
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.read_version = sqlite_read_version,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.user_add = sqlite_user_add,
+	.user_find = sqlite_user_find,
+	.login_failures_get = sqlite_login_failures_get,
+	.login_failure_add = sqlite_login_failure_add,
+	.login_failures_clear = sqlite_login_failures_clear,
+	.login_failures_expire = sqlite_login_failures_expire,
+	.session_insert = sqlite_session_insert,
+	.session_find = sqlite_session_find,
+	.session_delete = sqlite_session_delete,
+	.session_seen = sqlite_session_seen,
+	.session_offline = sqlite_session_offline,
+	.sessions_stale = sqlite_sessions_stale,
+	.housekeeping_due = sqlite_housekeeping_due,
+	.sessions_delete_expired = sqlite_sessions_delete_expired,
+	.online_count = sqlite_online_count,
+	.online_users = sqlite_online_users,
+	.event_insert = sqlite_event_insert,
+	.events_after = sqlite_events_after,
+	.event_bounds = sqlite_event_bounds,
+	.events_trim = sqlite_events_trim,
 };

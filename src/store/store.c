@@ -53,8 +53,8 @@ struct store {
 
 /* The default (prefix NULL) last: it takes whatever no prefix claimed. */
 const struct store_backend *const store_backends[] = {
-    &store_backend_sqlite,
-    NULL,
+	&store_backend_sqlite,
+	NULL,
 };
 
 const struct store_backend *store_backend_for(const char *db)
@@ -214,8 +214,8 @@ enum ecode store_user_add(struct store *st, const char *username,
 		return EC_TOO_LARGE;
 	if ((rc = tx_begin(st, true)) != EC_OK)
 		return rc;
-	return tx_end(
-	    st, st->be->user_add(st->conn, username, password_hash, now_ms));
+	return tx_end(st, st->be->user_add(st->conn, username, password_hash,
+					   now_ms));
 }
 
 enum ecode store_user_find(struct store *st, const char *username,
@@ -401,7 +401,7 @@ enum ecode store_events_after(struct store *st, int64_t after_id, size_t limit,
 
 enum ecode store_snapshot(struct store *st, struct store_snapshot *out)
 {
-	struct store_snapshot snap = {0};
+	struct store_snapshot snap = { 0 };
 	enum ecode rc;
 
 	/* One read transaction: the count and the last id are from the same
