@@ -221,12 +221,13 @@ int bench_req_sync(struct bench_loop *l, const char *cookie, int group,
 		   int64_t timeout_ms)
 {
 	int64_t deadline = bench_stats_now_ns() + timeout_ms * BENCH_NS_PER_MS;
+	struct bench_conn *conn = NULL;
 
 	s->done = false;
 	s->status = 0;
 	s->cookie[0] = '\0';
 	buf_reset(&s->body);
-	while (bench_req_send(l, cookie, group, r, req_sync_done, s, NULL) !=
+	while (bench_req_send(l, cookie, group, r, req_sync_done, s, &conn) !=
 	       0) {
 		if (errno != EAGAIN || bench_stats_now_ns() > deadline)
 			return 0;
@@ -234,7 +235,11 @@ int bench_req_sync(struct bench_loop *l, const char *cookie, int group,
 	}
 	if (!bench_loop_until(l, req_sync_cond, s,
 			      (deadline - bench_stats_now_ns()) /
-				      BENCH_NS_PER_MS))
+				      BENCH_NS_PER_MS)) {
+		/* Hang up, so that a late answer cannot reach *s, which
+		 * may be gone by then. */
+		bench_loop_close(conn);
 		return 0;
+	}
 	return s->status;
 }
