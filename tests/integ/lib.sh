@@ -960,12 +960,20 @@ integ__pg_launch()
 	local log=$T/pg/server.log
 	# fsync off: the tests stop the server cleanly (a restart is a fast
 	# shutdown, which writes everything); `make bench` keeps defaults.
-	integ__pg_as "$INTEG_PG_BIN/postgres" -D "$T/pg/data" \
+	local as=()
+	[ "$(id -u)" = 0 ] &&
+		as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+	# A simple command, not a function: $! is the postmaster itself
+	# (setpriv execs it), so it is stopped by its PID.
+	# shellcheck disable=SC2086 # INTEG_PG_OPTS: words
+	"${as[@]}" "$INTEG_PG_BIN/postgres" -D "$T/pg/data" \
 		-c listen_addresses=127.0.0.1 -p "$INTEG_PG_PORT" \
 		-k "$T/pg" -c fsync=off -c max_connections=200 \
 		${INTEG_PG_OPTS:-} </dev/null >>"$log" 2>&1 &
 	INTEG_PG_PID=$!
-	integ_track "$INTEG_PG_PID"
+	# First in the list, so stopped last (after every client: a TERM is
+	# a smart shutdown, which waits for them).
+	INTEG_PIDS=("$INTEG_PG_PID" "${INTEG_PIDS[@]}")
 	wait_for "postgres on port $INTEG_PG_PORT" 30 integ__pg_ready || {
 		diag "postgres did not come up: $(tail -n 20 "$log")"
 		return 1
