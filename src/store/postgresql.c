@@ -75,8 +75,6 @@ struct pg_listen {
 	char db[]; /* the connection string, to reconnect */
 };
 
-static char pg_sqlstate[6]; /* per call; only read right after it */
-
 /* ---- what selects this backend ---- */
 
 bool pg_claims(const char *db)
@@ -111,18 +109,27 @@ static enum ecode pg_code(PGconn *pg, const char *state)
 	return EC_DB;
 }
 
-/* Logs a failed result, keeps its SQLSTATE in pg_sqlstate, clears it. */
-static enum ecode pg_fail(PGconn *pg, PGresult *r, const char *what)
+/* Logs a failed result, keeps its SQLSTATE in sqlstate[6] (may be NULL),
+ * clears it. */
+static enum ecode pg_fail_state(PGconn *pg, PGresult *r, const char *what,
+				char *sqlstate)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char local[6];
 
-	snprintf(pg_sqlstate, sizeof(pg_sqlstate), "%s", state ? state : "");
-	/* A duplicate name is an answer, not a failure worth a line. */
-	if (strcmp(pg_sqlstate, "23505") != 0 &&
-	    strcmp(pg_sqlstate, "23503") != 0)
+	if (!sqlstate)
+		sqlstate = local;
+	snprintf(sqlstate, 6, "%s", state ? state : "");
+	/* A duplicate name, a deleted user: answers, not failures. */
+	if (strcmp(sqlstate, "23505") != 0 && strcmp(sqlstate, "23503") != 0)
 		pg_log(what, r ? PQresultErrorMessage(r) : PQerrorMessage(pg));
 	PQclear(r);
-	return pg_code(pg, pg_sqlstate);
+	return pg_code(pg, sqlstate);
+}
+
+static enum ecode pg_fail(PGconn *pg, PGresult *r, const char *what)
+{
+	return pg_fail_state(pg, r, what, NULL);
 }
 
 /* Runs sql (no parameters, possibly several statements; the last result
@@ -183,9 +190,8 @@ static enum ecode pg_ready(struct store_pg *q)
 
 	if (PQstatus(q->pg) == CONNECTION_OK)
 		return EC_OK;
-	if (PQtransactionStatus(q->pg) != PQTRANS_IDLE &&
-	    PQtransactionStatus(q->pg) != PQTRANS_UNKNOWN)
-		return EC_DB_BUSY;
+	if (q->in_tx)
+		return EC_DB_BUSY; /* until store.c's rollback */
 	now = clock_mono_ms();
 	if (now < q->retry_at_ms)
 		return EC_DB_BUSY;
@@ -246,9 +252,9 @@ enum ecode pg_run(struct store_pg *q, enum pg_stmt_id id, PGresult **out,
 	va_list ap;
 
 	*out = NULL;
-	pg_sqlstate[0] = '\0';
+	q->sqlstate[0] = '\0';
 	if (sqlstate)
-		*sqlstate = pg_sqlstate;
+		*sqlstate = q->sqlstate;
 	va_start(ap, sqlstate);
 	for (int i = 0; i < n; i++) {
 		if (t[i] == 't') {
@@ -278,7 +284,7 @@ enum ecode pg_run(struct store_pg *q, enum pg_stmt_id id, PGresult **out,
 			*out = r;
 			return EC_OK;
 		}
-		rc = pg_fail(q->pg, r, pg_stmts[id].sql);
+		rc = pg_fail_state(q->pg, r, pg_stmts[id].sql, q->sqlstate);
 		if (!pg_may_retry(q, attempt))
 			return rc;
 	}

@@ -23,6 +23,7 @@ struct store_pg {
 	int64_t retry_at_ms;	   /* monotonic: no reconnect before this */
 	int backoff_ms;		   /* next pause after a failed reconnect */
 	bool in_tx;		   /* between begin and commit/rollback */
+	char sqlstate[6];	   /* of the last failed pg_run() */
 };
 
 static inline struct store_pg *pg_of(struct store_conn *c)
@@ -34,7 +35,7 @@ static inline struct store_pg *pg_of(struct store_conn *c)
  * const char *, 'i' an int64_t).  *out gets a PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK result to PQclear(); on failure NULL and the ecode
  * (logged).  *sqlstate (may be NULL) gets the SQLSTATE of a failure, or
- * "" -- valid until the next call. */
+ * "" -- valid until the next call on q. */
 enum ecode pg_run(struct store_pg *q, enum pg_stmt_id id, PGresult **out,
 		  const char **sqlstate, ...);
 

@@ -203,13 +203,11 @@ static enum ecode pg_session_insert(struct store_conn *c, const char *sid,
 	return rc;
 }
 
-/* One session row from statement id, or EC_NOT_FOUND. */
-static enum ecode pg_session_row(struct store_conn *c, enum pg_stmt_id id,
-				 PGresult *r, enum ecode rc,
+/* The session row of a result (rc: how the statement went), or
+ * EC_NOT_FOUND; clears r. */
+static enum ecode pg_session_row(PGresult *r, enum ecode rc,
 				 struct store_session *out)
 {
-	(void)c;
-	(void)id;
 	if (rc != EC_OK)
 		return rc;
 	rc = PQntuples(r) == 0 ? EC_NOT_FOUND : pg_session(r, 0, out);
@@ -224,7 +222,7 @@ static enum ecode pg_session_find(struct store_conn *c, const char *sid,
 	enum ecode rc =
 		pg_run(pg_of(c), PGS_SESSION_FIND, &r, NULL, sid, now_ms);
 
-	return pg_session_row(c, PGS_SESSION_FIND, r, rc, out);
+	return pg_session_row(r, rc, out);
 }
 
 static enum ecode pg_session_delete(struct store_conn *c, const char *sid,
@@ -233,7 +231,7 @@ static enum ecode pg_session_delete(struct store_conn *c, const char *sid,
 	PGresult *r;
 	enum ecode rc = pg_run(pg_of(c), PGS_SESSION_DELETE, &r, NULL, sid);
 
-	return pg_session_row(c, PGS_SESSION_DELETE, r, rc, was);
+	return pg_session_row(r, rc, was);
 }
 
 static enum ecode pg_session_seen(struct store_conn *c, int64_t id,
@@ -243,7 +241,7 @@ static enum ecode pg_session_seen(struct store_conn *c, int64_t id,
 	enum ecode rc =
 		pg_run(pg_of(c), PGS_SESSION_LIVE, &r, NULL, id, now_ms);
 
-	if ((rc = pg_session_row(c, PGS_SESSION_LIVE, r, rc, was)) != EC_OK)
+	if ((rc = pg_session_row(r, rc, was)) != EC_OK)
 		return rc;
 	rc = pg_run(pg_of(c), PGS_SESSION_SEEN, &r, NULL, id, now_ms);
 	PQclear(r);
