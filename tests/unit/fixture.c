@@ -21,8 +21,10 @@ static char fixture_base[64];
 char fixture_dir[128];
 char fixture_db[512];
 bool fixture_pg;
+#ifdef HAVE_POSTGRESQL
 static const char *fixture_pg_base; /* EMITCGI_TEST_PG */
 static int fixture_pg_n;
+#endif
 
 static int fixture_remove_cb(const char *path, const struct stat *sb, int flag,
 			     struct FTW *ftw)
@@ -84,6 +86,7 @@ void fixture_setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(fixture_dir));
 	snprintf(fixture_db, sizeof(fixture_db), "%s/test.db", fixture_dir);
 	log_set_level(LOG_LEVEL_ERROR);
+#ifdef HAVE_POSTGRESQL
 	if (fixture_pg) {
 		char schema[64], sql[128];
 
@@ -96,6 +99,7 @@ void fixture_setup(void)
 		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
 		fixture_sql_exec(sql);
 	}
+#endif
 }
 
 void fixture_teardown(void)
