@@ -18,7 +18,7 @@
 # (or writes bench-pg-results.md in the build directory).  Skips (exit 0,
 # one line) without PostgreSQL.  Everything started here is stopped by PID.
 #
-# Knobs: BENCH_PG_N=1000 BENCH_PG_K=100 BENCH_PG_BURST=2000
+# Knobs: BENCH_PG_N=1000 BENCH_PG_K=100 BENCH_PG_BURST=2000 BENCH_PG_STORES="pg sqlite"
 #        BENCH_PG_EMITS=3000 BENCH_PG_LOGIN_SECS=5 BENCH_WRITE_DOC=1
 set -u
 
@@ -175,7 +175,35 @@ client() { # TAG ARGS...: the client's result lines, tagged
 echo "bench-pg: emitcgi $("$build/emitcgi" --version | sed 's/^emitcgi //'), PostgreSQL $PGVER, $(nproc) cores"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-for kind in pg sqlite; do
+# ---- 0. what the write lock costs, in the database alone (pgbench) ----
+# emitcgi's append transaction (lock, counter row, insert, NOTIFY trigger)
+# against the same insert into a table with a sequence and no lock (what an
+# unordered design could reach: concurrent commits share WAL flushes), and
+# the first once more without waiting for the flush.
+if [ -x "$pgbin/pgbench" ]; then
+	new_db lockcost pg
+	cat >"$T/lock.sql" <<'SQL'
+BEGIN;
+SELECT pg_advisory_xact_lock(1701669236);
+WITH n AS (UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id)
+INSERT INTO events (id, name, data, created_ms) SELECT last_id, 'bench', '1', 0 FROM n;
+COMMIT;
+SQL
+	cat >"$T/free.sql" <<'SQL'
+INSERT INTO free_events (name, data, created_ms) VALUES ('bench', '1', 0);
+SQL
+	{ echo 'BEGIN;'; echo 'SET LOCAL synchronous_commit = off;'; sed '1d' "$T/lock.sql"; } >"$T/lockasync.sql"
+	psql -h 127.0.0.1 -p "$port" -U postgres -d lockcost -qc \
+		"CREATE TABLE free_events (id bigserial PRIMARY KEY, name text, data text, created_ms bigint)" >/dev/null
+	for f in lock free lockasync; do
+		tps=$("$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c 4 -j 2 \
+			-T "${BENCH_PG_PGBENCH_SECS:-5}" -f "$T/$f.sql" lockcost 2>/dev/null |
+			sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+		echo "result: store=pg-lock mode=pgbench script=$f tps=${tps:-0}" | tee -a "$RESULTS"
+	done
+fi
+
+for kind in ${BENCH_PG_STORES-pg sqlite}; do
 	echo "== $kind: commit rate of emit ($BENCH_PG_EMITS emits, 4 emitters, 10 streams)"
 	new_db "c_$kind" "$kind"
 	start_server "c$kind" "$DB"
@@ -209,7 +237,7 @@ report() {
 	rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'): emitcgi (git $rev), PostgreSQL $PGVER with its defaults (synchronous_commit on, fsync on) on 127.0.0.1, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end; client, emitcgi and the database server on the same machine."
 	echo
-	echo "| store | emit commit rate (4 emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 | burst of $BENCH_PG_BURST: emits/s / deliveries/s | dup / miss / order | logins/s (p50 / p99) |"
+	echo "| store | emit commit rate (4 emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 | burst of $BENCH_PG_BURST: emits/s / deliveries/s (both processes) | dup / miss / order | logins/s (p50 / p99) |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for kind in pg sqlite; do
 		c=$(line "$kind-commit" fanout)
@@ -218,9 +246,16 @@ report() {
 		l=$(line "$kind-login" login)
 		ext50=$(awk -v a="$(v "$a" lat_p50_ms)" -v b="$(v "$b" lat_p50_ms)" 'BEGIN { printf "%.2f", b - a }')
 		ext99=$(awk -v a="$(v "$a" lat_p99_ms)" -v b="$(v "$b" lat_p99_ms)" 'BEGIN { printf "%.2f", b - a }')
-		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s)+$(v "$b" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
+		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
 	done
 	echo
+	if grep -q 'mode=pgbench' "$RESULTS"; then
+		tl=$(v "$(grep 'script=lock ' "$RESULTS")" tps)
+		tf=$(v "$(grep 'script=free ' "$RESULTS")" tps)
+		ta=$(v "$(grep 'script=lockasync ' "$RESULTS")" tps)
+		echo "The write lock in the database alone (pgbench, 4 clients): emitcgi's append transaction (advisory lock, counter row, insert, NOTIFY) $tl/s; the same insert with a sequence and no lock $tf/s; the first with \`synchronous_commit = off\` $ta/s."
+		echo
+	fi
 	if grep -q 'mode=failed' "$RESULTS"; then
 		echo "A client run failed: $(grep 'mode=failed' "$RESULTS" | sed 's/^result: //' | tr '\n' ';')"
 	fi
