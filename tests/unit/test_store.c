@@ -10,6 +10,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "io.h"
 #include "log.h"
 #include "login.h"
+#include "notify.h"
 #include "presence.h"
 #include "sqlite_migrations.h"
 #include "fixture.h"
@@ -807,6 +809,58 @@ END_TEST
 
 /* Every backend fills every entry of its table (backend.h); the default
  * (prefix NULL) is last and takes any EMITCGI_DB. */
+/* Readable within 10 s (a bound on waiting for a condition, not a timing
+ * check: the notification is expected at once). */
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 10000) == 1;
+}
+
+/* PostgreSQL: the hub's wake-up across processes is the store's LISTEN
+ * connection behind notify.h.  A commit with events on another connection
+ * makes notify_fd() readable; after the listening connection is killed
+ * (as a server restart would), notify_drain() reconnects and the same
+ * descriptor keeps working. */
+START_TEST(test_notify_listen_pg)
+{
+	struct store *st = fixture_store();
+	struct notify *n = NULL, *poker = NULL;
+	int fd;
+
+	ck_assert(store_db_listens(fixture_db));
+	ck_assert(!store_db_listens("/tmp/x.db"));
+	ck_assert_int_eq(notify_open(fixture_db, true, &n), EC_OK);
+	ck_assert_int_eq(notify_open(fixture_db, false, &poker), EC_OK);
+	notify_poke(poker); /* nothing: the server notifies */
+	fd = notify_fd(n);
+	ck_assert_int_ge(fd, 0);
+
+	ck_assert_int_eq(store_event_append(st, "x", "1", 1, NULL), EC_OK);
+	ck_assert(readable(fd));
+	notify_drain(n);
+
+	/* The listener is killed: the descriptor reports it, the drain
+	 * reconnects. */
+	ck_assert_int_eq(fixture_sql_i64("SELECT count(pg_terminate_backend(pid)) "
+					 "FROM pg_stat_activity WHERE query = "
+					 "'LISTEN emitcgi_events' AND "
+					 "pid <> pg_backend_pid()"),
+			 1);
+	ck_assert(readable(fd));
+	notify_drain(n);
+	ck_assert_int_eq(notify_fd(n), fd);
+	ck_assert_int_eq(store_user_add(st, "quiet", "$y$h", 1), EC_OK);
+	ck_assert_int_eq(store_event_append(st, "x", "2", 1, NULL), EC_OK);
+	ck_assert(readable(fd));
+	notify_drain(n);
+	notify_close(poker);
+	notify_close(n);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_backend_tables)
 {
 	const struct store_backend *const *b;
@@ -1084,6 +1138,8 @@ int main(void)
 	tcase_add_test(tc, test_trim);
 	tcase_add_test(tc, test_commit_hook);
 	tcase_add_test(tc, test_two_connections);
+	if (fixture_pg)
+		tcase_add_test(tc, test_notify_listen_pg);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }
