@@ -29,6 +29,9 @@
 #include "notify.h"
 #include "presence.h"
 #include "sqlite_migrations.h"
+#ifdef HAVE_POSTGRESQL
+#include "postgresql_migrations.h"
+#endif
 #include "fixture.h"
 #include "store.h"
 
@@ -379,6 +382,51 @@ START_TEST(test_health_sees_replaced_schema)
 	store_close(st);
 }
 END_TEST
+
+#ifdef HAVE_POSTGRESQL
+/* A fingerprint of schema <current_schema()><suffix>: columns, indexes and
+ * triggers, names of the schema removed. */
+static int64_t pg_schema_hash(const char *suffix)
+{
+	char sql[1536];
+
+	snprintf(sql, sizeof(sql),
+		 "WITH s(n) AS (SELECT current_schema() || '%s') "
+		 "SELECT ('x' || substr(md5(coalesce(string_agg(x, '|' "
+		 "ORDER BY x), '')), 1, 15))::bit(60)::bigint FROM ("
+		 "SELECT table_name || '.' || column_name || ':' || data_type "
+		 "|| ':' || is_nullable || ':' || coalesce(column_default, '') "
+		 "|| ':' || is_identity FROM information_schema.columns, s "
+		 "WHERE table_schema = s.n "
+		 "UNION ALL SELECT indexname || ':' || replace(indexdef, "
+		 "s.n || '.', '') FROM pg_indexes, s WHERE schemaname = s.n "
+		 "UNION ALL SELECT c.relname || ':' || t.tgname FROM pg_trigger "
+		 "t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace ns "
+		 "ON ns.oid = c.relnamespace, s WHERE ns.nspname = s.n AND NOT "
+		 "t.tgisinternal) t(x)",
+		 suffix);
+	return fixture_sql_i64(sql);
+}
+
+/* sql/postgresql/schema.sql builds what the migrations build. */
+START_TEST(test_schema_sql_equals_migrations_pg)
+{
+	struct buf sql;
+
+	buf_init(&sql, 1 << 20);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
+	buf_adds(&sql, "DO $$ BEGIN EXECUTE format('CREATE SCHEMA %I', "
+		       "current_schema() || '_b'); PERFORM "
+		       "set_config('search_path', current_schema() || '_b', "
+		       "false); END $$;\n");
+	buf_adds(&sql, postgresql_schema);
+	fixture_sql_exec(buf_str(&sql));
+	ck_assert_int_ne(pg_schema_hash(""), pg_schema_hash("_none"));
+	ck_assert_int_eq(pg_schema_hash(""), pg_schema_hash("_b"));
+	buf_release(&sql);
+}
+END_TEST
+#endif
 
 /* PostgreSQL: an uninitialised schema is refused and left unwritten; a
  * newer one is refused by open and by migrate. */
@@ -1123,6 +1171,9 @@ int main(void)
 		tcase_add_test(tc, test_open_unusable);
 	} else {
 		tcase_add_test(tc, test_open_unusable_pg);
+#ifdef HAVE_POSTGRESQL
+		tcase_add_test(tc, test_schema_sql_equals_migrations_pg);
+#endif
 	}
 	tcase_add_test(tc, test_health_sees_replaced_schema);
 	tcase_add_test(tc, test_users);
