@@ -48,7 +48,7 @@ bad=$(hits 'sqlite3_[a-z0-9_]+|<sqlite3\.h>' $files | grep -vE '^src/store/sqlit
 [ -z "$bad" ] || fail "sqlite3_ outside the SQLite store (src/store/sqlite*.c): $bad"
 
 # shellcheck disable=SC2086
-bad=$(hits '(^|[^A-Za-z0-9_])PQ[a-z]+[[:space:]]*\(|<libpq-fe\.h>' $files |
+bad=$(hits '(^|[^A-Za-z0-9_])PQ[A-Za-z]+[[:space:]]*\(|<libpq-fe\.h>' $files |
 	grep -vE '^src/store/postgresql[a-z_]*\.[ch]$')
 [ -z "$bad" ] || fail "libpq (PQ...) outside the PostgreSQL store (src/store/postgresql*.[ch]): $bad"
 
