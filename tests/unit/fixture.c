@@ -93,9 +93,17 @@ void fixture_setup(void)
 		/* Unique across the forked test processes of every suite. */
 		snprintf(schema, sizeof(schema), "t_%ld_%d", (long)getpid(),
 			 fixture_pg_n++);
-		snprintf(fixture_db, sizeof(fixture_db),
-			 "%s options='-c search_path=%s'", fixture_pg_base,
-			 schema);
+		if (strncmp(fixture_pg_base, "postgres", 8) == 0)
+			/* a URL: options as a percent-encoded parameter */
+			snprintf(fixture_db, sizeof(fixture_db),
+				 "%s%coptions=-c%%20search_path%%3D%s",
+				 fixture_pg_base,
+				 strchr(fixture_pg_base, '?') ? '&' : '?',
+				 schema);
+		else
+			snprintf(fixture_db, sizeof(fixture_db),
+				 "%s options='-c search_path=%s'",
+				 fixture_pg_base, schema);
 		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
 		fixture_sql_exec(sql);
 	}

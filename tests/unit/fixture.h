@@ -8,9 +8,10 @@
  *
  * The store under test: SQLite (a file) by default.  With
  * EMITCGI_TEST_PG set to a libpq connection string (keyword=value form, as
- * tests/integ/pg_unit.sh sets it) and a build with PostgreSQL,
- * fixture_pg is true and fixture_db is that string plus
- * options='-c search_path=<a schema of this test's own>': every test gets
+ * tests/integ/pg_unit.sh sets it, or a postgresql:// URL) and a build with
+ * PostgreSQL, fixture_pg is true and fixture_db is that string plus
+ * options='-c search_path=<a schema of this test's own>' (in a URL:
+ * ?options=...): every test gets
  * an empty PostgreSQL schema just as it would get an empty file.  Tests
  * that look inside an SQLite file are registered only when !fixture_pg.
  */
