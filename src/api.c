@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "longpoll.h"
 #include "metrics.h"
 #include "presence.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "sse.h"
 #include "store.h"
@@ -45,7 +47,12 @@
 struct api_error_row {
 	int status;
 	const char *message;
+	int retry_after_s; /* 0: none, or 1 for a 503 */
 };
+
+/* A fault of the database file or disk: an operator must act, so clients
+ * are told to come back later than for a busy lock. */
+#define API_DB_FAULT_RETRY_S 10
 
 static const struct api_error_row api_errors[EC__COUNT] = {
 	[EC_NOMEM] = { 500, "out of memory" },
@@ -82,6 +89,17 @@ static const struct api_error_row api_errors[EC__COUNT] = {
 	[EC_TOO_MANY_WAITERS] = { 503, "too many subscribers, retry later" },
 	[EC_UNAVAILABLE] = { 503, "service unavailable" },
 	[EC_INTERNAL] = { 500, "internal error" },
+	[EC_DB_READONLY] = { 503, "the database is read-only, retry later",
+			     API_DB_FAULT_RETRY_S },
+	[EC_DB_FULL] = { 503, "the database is full, retry later",
+			 API_DB_FAULT_RETRY_S },
+	[EC_DB_CORRUPT] = { 503, "the database is damaged, retry later",
+			    API_DB_FAULT_RETRY_S },
+	[EC_DB_IOERR] = { 503,
+			  "the database cannot be read or written, retry "
+			  "later",
+			  API_DB_FAULT_RETRY_S },
+	[EC_RATE_LIMITED] = { 429, "too many requests, retry later" },
 };
 
 void api_error(struct response *res, enum ecode rc, const char *message)
@@ -104,8 +122,87 @@ void api_error(struct response *res, enum ecode rc, const char *message)
 		response_init(res);
 		response_status(res, 500);
 	}
-	if (status == 503)
+	if (row && row->retry_after_s > 0) {
+		char retry[16];
+
+		snprintf(retry, sizeof(retry), "%d", row->retry_after_s);
+		response_header(res, "Retry-After", retry);
+	} else if (status == 503) {
 		response_header(res, "Retry-After", "1");
+	}
+}
+
+/* 429 with the seconds until the limit lets the client in again. */
+static enum ecode api_refuse_after(struct response *res, enum ecode rc,
+				   int64_t retry_after_s)
+{
+	char retry[32];
+
+	if (retry_after_s < 1)
+		retry_after_s = 1;
+	api_error(res, rc, NULL);
+	snprintf(retry, sizeof(retry), "%lld", (long long)retry_after_s);
+	response_header(res, "Retry-After", retry);
+	return rc;
+}
+
+/* ---- rate limits (issue 9): per process, made at the first request ---- */
+
+struct api_limits {
+	struct ratelimit *emit_session, *emit_addr, *login, *reg;
+};
+
+/* Per address, POST /emit allows this many times the per-session rate:
+ * a front proxy or a NAT puts many users behind one address. */
+#define API_EMIT_ADDR_FACTOR 10
+#define API_RATELIMIT_SLOTS 8192
+
+static pthread_mutex_t api_limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct api_limits api_limits_v;
+static bool api_limits_ready;
+
+static const struct api_limits *api_limits(const struct config *cfg)
+{
+	pthread_mutex_lock(&api_limits_lock);
+	if (!api_limits_ready) {
+		int emit_addr =
+			cfg->rate_emit > INT32_MAX / API_EMIT_ADDR_FACTOR
+				? INT32_MAX
+				: cfg->rate_emit * API_EMIT_ADDR_FACTOR;
+
+		/* NULL (no memory) allows everything: a limit must never
+		 * take the service down. */
+		api_limits_v.emit_session =
+			ratelimit_new(cfg->rate_emit, API_RATELIMIT_SLOTS);
+		api_limits_v.emit_addr =
+			ratelimit_new(emit_addr, API_RATELIMIT_SLOTS);
+		api_limits_v.login =
+			ratelimit_new(cfg->rate_login, API_RATELIMIT_SLOTS);
+		api_limits_v.reg =
+			ratelimit_new(cfg->rate_register, API_RATELIMIT_SLOTS);
+		api_limits_ready = true;
+	}
+	pthread_mutex_unlock(&api_limits_lock);
+	return &api_limits_v;
+}
+
+/* key "<tag>:<id>"; false (and the 429 filled) when the bucket is empty. */
+static enum ecode api_rate(struct ratelimit *rl, const char *tag,
+			   const char *id, struct response *res)
+{
+	char key[RATELIMIT_KEY_MAX + 1];
+	int retry_s = 1;
+
+	snprintf(key, sizeof(key), "%s:%s", tag, id ? id : "");
+	if (ratelimit_take(rl, key, clock_mono_ms(), &retry_s))
+		return EC_OK;
+	metrics_inc(METRIC_RATE_LIMITED);
+	return api_refuse_after(res, EC_RATE_LIMITED, retry_s);
+}
+
+static const char *api_addr(const struct request *req)
+{
+	return req->remote_addr && *req->remote_addr ? req->remote_addr : "-";
 }
 
 /* ---- small helpers ---- */
@@ -152,14 +249,40 @@ static enum ecode api_add(struct json_object *obj, const char *key,
 	return EC_OK;
 }
 
+/* Whether origin is one of EMITCGI_ORIGINS (comma/space separated, exact,
+ * ASCII case-insensitive as RFC 6454 serialises host in lower case). */
+static bool api_origin_listed(const char *list, const char *origin)
+{
+	size_t olen = strlen(origin);
+	const char *p = list;
+
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if (len == olen && len && strncasecmp(p, origin, len) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
 /* SPEC: a POST whose Origin names another host is refused.  Origin is
- * "scheme://host[:port]" (RFC 6454); compare its authority with Host. */
-static enum ecode api_check_origin(const struct request *req)
+ * "scheme://host[:port]" (RFC 6454); compare its authority with Host.
+ * With EMITCGI_ORIGINS set (issue 9) Host is not trusted at all (a
+ * DNS-rebinding page controls it): Origin must be in the list. */
+static enum ecode api_check_origin(const struct config *cfg,
+				   const struct request *req)
 {
 	const char *authority;
 
 	if (req->method != REQUEST_POST || !req->origin)
 		return EC_OK;
+	if (cfg->origins[0])
+		return api_origin_listed(cfg->origins, req->origin)
+			       ? EC_OK
+			       : EC_FORBIDDEN;
 	authority = strstr(req->origin, "://");
 	if (!authority || !req->host)
 		return EC_FORBIDDEN;
@@ -174,24 +297,37 @@ static enum ecode api_session(struct api_ctx *ctx, const struct request *req,
 {
 	enum ecode rc;
 
+	char key[AUTH_SID_HEX_LEN + 1];
+
 	if (!req->has_sid)
 		return EC_UNAUTHORIZED;
-	rc = store_session_find(ctx->st, req->sid, clock_wall_ms(), s);
+	if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+		return rc;
+	rc = store_session_find(ctx->st, key, clock_wall_ms(), s);
 	if (rc == EC_NOT_FOUND)
 		return EC_UNAUTHORIZED;
 	return rc;
 }
 
-static enum ecode api_set_cookie(struct response *res,
+/* Issue 9: the cookie goes to the API only (Path= the base, not every
+ * application on the host).  Under HTTPS (or EMITCGI_COOKIE_SECURE=1
+ * behind a TLS terminator) it is Secure and prefixed: "__Host-" when the
+ * API is at the root ("__Host-" demands Path=/, RFC 6265bis 4.1.3.2), else
+ * "__Secure-", which allows the path.  request.c reads all three names. */
+static enum ecode api_set_cookie(struct api_ctx *ctx, struct response *res,
 				 const struct request *req, const char *sid,
 				 int max_age_s)
 {
-	char cookie[256];
+	const char *base = ctx->cfg->base;
+	bool secure = req->https || ctx->cfg->cookie_secure;
+	const char *prefix = !secure ? "" : *base ? "__Secure-" : "__Host-";
+	char cookie[CONFIG_BASE_MAX + 256];
 
 	snprintf(cookie, sizeof(cookie),
-		 REQUEST_SID_COOKIE
-		 "=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
-		 sid, max_age_s, req->https ? "; Secure" : "");
+		 "%s" REQUEST_SID_COOKIE
+		 "=%s; HttpOnly; SameSite=Lax; Path=%s; Max-Age=%d%s",
+		 prefix, sid, *base ? base : "/", max_age_s,
+		 secure ? "; Secure" : "");
 	return response_header(res, "Set-Cookie", cookie);
 }
 
@@ -211,6 +347,10 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 	if ((rc = auth_check_username(username)) != EC_OK ||
 	    (rc = auth_check_password(password, strlen(password))) != EC_OK)
 		return rc;
+	/* Counted once the input is valid, before the costly hash. */
+	if ((rc = api_rate(api_limits(ctx->cfg)->reg, "r", api_addr(req),
+			   res)) != EC_OK)
+		return rc;
 	if ((rc = auth_hash_password(password, hash, sizeof(hash))) != EC_OK)
 		return rc;
 	rc = store_user_add(ctx->st, username, hash, clock_wall_ms());
@@ -229,32 +369,109 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 
 /* ---- POST /login ---- */
 
-static enum ecode api_login_throttled(struct api_ctx *ctx, const char *username,
+/* The login throttles (api.h, docs/SECURITY.md).  Keys: "ua:NAME ADDR"
+ * and "a:ADDR" refuse for the rest of their window; "u:NAME" past its much
+ * higher ceiling only spaces attempts ("b:NAME", API_LOGIN_BACKOFF_MS), so
+ * an attacker elsewhere never locks the owner out. */
+struct api_throttle_keys {
+	char pair[STORE_FAIL_KEY_MAX + 1];
+	char addr[STORE_FAIL_KEY_MAX + 1];
+	char name[STORE_FAIL_KEY_MAX + 1];
+	char backoff[STORE_FAIL_KEY_MAX + 1];
+};
+
+static void api_throttle_keys(const char *username, const char *addr,
+			      struct api_throttle_keys *k)
+{
+	snprintf(k->pair, sizeof(k->pair), "ua:%s %s", username, addr);
+	snprintf(k->addr, sizeof(k->addr), "a:%s", addr);
+	snprintf(k->name, sizeof(k->name), "u:%s", username);
+	snprintf(k->backoff, sizeof(k->backoff), "b:%s", username);
+}
+
+static enum ecode api_login_throttled(struct api_ctx *ctx,
+				      const struct api_throttle_keys *k,
 				      int64_t now, struct response *res)
 {
-	int64_t window_end;
-	int failures;
-	char retry[32];
+	int64_t end, bend;
+	int n, bn;
 	enum ecode rc;
 
-	rc = store_login_failures(ctx->st, username, now, &failures,
-				  &window_end);
-	if (rc != EC_OK)
+	if ((rc = store_login_failures(ctx->st, k->pair, now, &n, &end)) !=
+	    EC_OK)
 		return rc;
-	if (failures < API_LOGIN_MAX_FAILURES)
+	if (n >= API_LOGIN_MAX_FAILURES)
+		return api_refuse_after(res, EC_THROTTLED,
+					(end - now + 999) / 1000);
+	if ((rc = store_login_failures(ctx->st, k->addr, now, &n, &end)) !=
+	    EC_OK)
+		return rc;
+	if (n >= API_LOGIN_MAX_ADDR_FAILURES)
+		return api_refuse_after(res, EC_THROTTLED,
+					(end - now + 999) / 1000);
+	if ((rc = store_login_failures(ctx->st, k->name, now, &n, &end)) !=
+	    EC_OK)
+		return rc;
+	if (n < API_LOGIN_NAME_BACKOFF_AFTER)
 		return EC_OK;
-	api_error(res, EC_THROTTLED, NULL);
-	snprintf(retry, sizeof(retry), "%lld",
-		 (long long)((window_end - now + 999) / 1000));
-	response_header(res, "Retry-After", retry);
-	return EC_THROTTLED;
+	if ((rc = store_login_failures(ctx->st, k->backoff, now, &bn, &bend)) !=
+	    EC_OK)
+		return rc;
+	if (bn > 0)
+		return api_refuse_after(res, EC_THROTTLED,
+					(bend - now + 999) / 1000);
+	return EC_OK;
+}
+
+/* One failure counted under every key (each its own small transaction;
+ * the first error wins). */
+static enum ecode api_login_failed(struct api_ctx *ctx,
+				   const struct api_throttle_keys *k,
+				   int64_t now)
+{
+	enum ecode rc;
+	int n;
+	int64_t end;
+
+	metrics_inc(METRIC_LOGIN_FAILURES);
+	if ((rc = store_login_failure_add(ctx->st, k->pair, now,
+					  API_LOGIN_WINDOW_MS)) != EC_OK ||
+	    (rc = store_login_failure_add(ctx->st, k->addr, now,
+					  API_LOGIN_WINDOW_MS)) != EC_OK ||
+	    (rc = store_login_failure_add(ctx->st, k->name, now,
+					  API_LOGIN_WINDOW_MS)) != EC_OK ||
+	    (rc = store_login_failures(ctx->st, k->name, now, &n, &end)) !=
+		    EC_OK)
+		return rc;
+	if (n >= API_LOGIN_NAME_BACKOFF_AFTER)
+		rc = store_login_failure_add(ctx->st, k->backoff, now,
+					     API_LOGIN_BACKOFF_MS);
+	return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
+}
+
+/* Issue 9: a login ends the session whose cookie it arrived with (a fixed
+ * or stolen cookie does not survive the owner signing in again). */
+static enum ecode api_revoke_arriving(struct api_ctx *ctx,
+				      const struct request *req)
+{
+	struct presence_change presence;
+	char key[AUTH_SID_HEX_LEN + 1];
+	enum ecode rc;
+
+	if (!req->has_sid)
+		return EC_OK;
+	if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+		return rc;
+	rc = presence_logout(ctx->st, key, &presence);
+	return rc == EC_NOT_FOUND ? EC_OK : rc;
 }
 
 static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 			    struct response *res)
 {
 	const char *username, *password;
-	char sid[AUTH_SID_HEX_LEN + 1];
+	char sid[AUTH_SID_HEX_LEN + 1], key[AUTH_SID_HEX_LEN + 1];
+	struct api_throttle_keys keys;
 	struct store_user user;
 	struct json_object *obj;
 	int64_t now = clock_wall_ms();
@@ -265,14 +482,25 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	if ((rc = request_field_string(req, "username", &username)) != EC_OK ||
 	    (rc = request_field_string(req, "password", &password)) != EC_OK)
 		return rc;
+	/* Before any verification: each costs a yescrypt run. */
+	if ((rc = api_rate(api_limits(ctx->cfg)->login, "l", api_addr(req),
+			   res)) != EC_OK)
+		return rc;
 	/* A name that could never be registered is simply unknown (one
-	 * message for every failure, SPEC). */
+	 * message for every failure, SPEC); it still counts against the
+	 * address. */
 	if (auth_check_username(username) != EC_OK) {
+		api_throttle_keys("-", api_addr(req), &keys);
+		if ((rc = api_login_throttled(ctx, &keys, now, res)) != EC_OK)
+			return rc;
 		auth_verify_dummy(password);
 		metrics_inc(METRIC_LOGIN_FAILURES);
-		return EC_BAD_CREDENTIALS;
+		rc = store_login_failure_add(ctx->st, keys.addr, now,
+					     API_LOGIN_WINDOW_MS);
+		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 	}
-	rc = api_login_throttled(ctx, username, now, res);
+	api_throttle_keys(username, api_addr(req), &keys);
+	rc = api_login_throttled(ctx, &keys, now, res);
 	if (rc != EC_OK) {
 		metrics_inc(METRIC_LOGIN_FAILURES);
 		return rc;
@@ -285,22 +513,25 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	else if ((rc = auth_verify_password(password, user.password_hash,
 					    &ok)) != EC_OK)
 		return rc;
-	if (!ok) {
-		metrics_inc(METRIC_LOGIN_FAILURES);
-		rc = store_login_failure_add(ctx->st, username, now,
-					     API_LOGIN_WINDOW_MS);
-		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
-	}
-	if ((rc = store_login_failures_clear(ctx->st, username)) != EC_OK ||
-	    (rc = auth_new_sid(sid)) != EC_OK)
+	if (!ok)
+		return api_login_failed(ctx, &keys, now);
+	/* The owner got in: this pair starts afresh (the name's and the
+	 * address's counts stay: they are about others). */
+	if ((rc = store_login_failures_clear(ctx->st, keys.pair)) != EC_OK ||
+	    (rc = api_revoke_arriving(ctx, req)) != EC_OK ||
+	    (rc = auth_new_sid(sid)) != EC_OK ||
+	    (rc = auth_sid_hash(sid, key)) != EC_OK)
 		return rc;
 
 	/* The lesson's io.on('connection') (login.c): the session goes
 	 * online and "user count" + "user" are emitted, in one transaction,
-	 * so the number is the count at the event's commit. */
-	rc = login_connect(ctx->st, sid, &user, now,
-			   now + (int64_t)ctx->cfg->session_ttl_s * 1000,
-			   &current_users);
+	 * so the number is the count at the event's commit.  The store
+	 * keeps the hash of the cookie, never the cookie. */
+	rc = login_connect_capped(ctx->st, key, &user, now,
+				  now + (int64_t)ctx->cfg->session_ttl_s * 1000,
+				  ctx->cfg->max_sessions_per_user,
+				  &current_users);
+	explicit_bzero(key, sizeof(key));
 	if (rc != EC_OK)
 		return rc;
 	metrics_inc(METRIC_LOGINS);
@@ -317,7 +548,7 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	}
 	if ((rc = api_send_json(res, 200, obj)) != EC_OK)
 		return rc;
-	return api_set_cookie(res, req, sid, ctx->cfg->session_ttl_s);
+	return api_set_cookie(ctx, res, req, sid, ctx->cfg->session_ttl_s);
 }
 
 /* ---- POST /logout ---- */
@@ -329,7 +560,11 @@ static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
 	enum ecode rc;
 
 	if (req->has_sid) {
-		rc = presence_logout(ctx->st, req->sid, &presence);
+		char key[AUTH_SID_HEX_LEN + 1];
+
+		if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+			return rc;
+		rc = presence_logout(ctx->st, key, &presence);
 		if (rc != EC_OK)
 			return rc;
 		if (presence.changed)
@@ -338,7 +573,7 @@ static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
 	}
 	if ((rc = response_empty(res, 204)) != EC_OK)
 		return rc;
-	return api_set_cookie(res, req, "", 0);
+	return api_set_cookie(ctx, res, req, "", 0);
 }
 
 /* ---- GET /me, /count ---- */
@@ -414,6 +649,10 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 	if ((rc = api_session(ctx, req, s)) != EC_OK)
 		return rc;
 	if (always_parks && !api_has_room(ctx))
+		return EC_TOO_MANY_WAITERS;
+	/* Issue 9: one session or user may not take every slot; hub_park()
+	 * counts again under its lock. */
+	if (ctx->hub && !hub_has_room_for(ctx->hub, s->id, s->user_id))
 		return EC_TOO_MANY_WAITERS;
 	return presence_seen(ctx->st, s,
 			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
@@ -525,6 +764,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	}
 	wait->kind = HUB_SSE;
 	wait->session_id = s.id;
+	wait->user_id = s.user_id;
 	wait->timeout_ms = 0;
 	metrics_inc(METRIC_STREAMS_OPENED);
 	return EC_OK;
@@ -607,6 +847,7 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	wait->kind = HUB_POLL;
 	wait->cursor = since;
 	wait->session_id = s.id;
+	wait->user_id = s.user_id;
 	wait->timeout_ms = (int)timeout * 1000;
 	*parked = true;
 out:
@@ -624,11 +865,20 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	struct store_session s;
 	struct json_object *data = NULL, *obj;
 	const char *event;
+	char sid_key[24];
 	bool owned = false;
 	int64_t id;
 	enum ecode rc;
 
 	if ((rc = api_session(ctx, req, &s)) != EC_OK)
+		return rc;
+	/* Issue 9: one user (or address) cannot push everyone past the
+	 * retention, which would send every briefly-away client a reset. */
+	snprintf(sid_key, sizeof(sid_key), "%lld", (long long)s.id);
+	if ((rc = api_rate(api_limits(ctx->cfg)->emit_session, "s", sid_key,
+			   res)) != EC_OK ||
+	    (rc = api_rate(api_limits(ctx->cfg)->emit_addr, "a", api_addr(req),
+			   res)) != EC_OK)
 		return rc;
 	if ((rc = request_field_string(req, "event", &event)) != EC_OK ||
 	    (rc = io_check_client_event(event)) != EC_OK)
@@ -654,12 +904,56 @@ out:
 
 /* ---- GET /health, /metrics ---- */
 
+static bool api_is_loopback(const char *addr)
+{
+	if (!addr)
+		return false;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* Issue 9: /metrics and /health's details need the bearer token; loopback
+ * alone is enough only with EMITCGI_METRICS_LOOPBACK=1, since a local TLS
+ * terminator or tunnel makes every client loopback. */
+static bool api_metrics_allowed(struct api_ctx *ctx, const struct request *req)
+{
+	const char *token = ctx->cfg->metrics_token;
+
+	if (ctx->cfg->metrics_loopback && api_is_loopback(req->remote_addr))
+		return true;
+	return *token && req->authorization &&
+	       strncasecmp(req->authorization, "Bearer ", 7) == 0 &&
+	       auth_token_equal(req->authorization + 7, token);
+}
+
+static const char *api_db_state(enum ecode rc)
+{
+	switch (rc) {
+	case EC_DB_READONLY:
+		return "readonly";
+	case EC_DB_FULL:
+		return "full";
+	case EC_DB_CORRUPT:
+		return "corrupt";
+	case EC_DB_IOERR:
+		return "io_error";
+	case EC_DB_BUSY:
+		return "busy";
+	case EC_DB_SCHEMA:
+		return "schema";
+	default:
+		return "error";
+	}
+}
+
+/* Public: {"status"} only (issue 9); with the metrics rule, the details. */
 static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 			     struct response *res)
 {
 	struct hub_stats hs = { 0 };
 	struct store_snapshot snap;
 	struct json_object *obj, *subs;
+	bool details = api_metrics_allowed(ctx, req);
 	int version = 0;
 	enum ecode rc;
 
@@ -671,22 +965,33 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 		if (!obj ||
 		    api_add(obj, "status",
 			    json_object_new_string("unavailable")) ||
-		    api_add(obj, "error",
-			    json_object_new_string(ecode_name(rc))) ||
-		    api_add(obj, "message",
-			    json_object_new_string(
-				    "the database is unusable")) ||
-		    api_add(obj, "database", json_object_new_string("error"))) {
+		    (details &&
+		     (api_add(obj, "error",
+			      json_object_new_string(ecode_name(rc))) ||
+		      api_add(obj, "message",
+			      json_object_new_string(
+				      "the database is unusable")) ||
+		      api_add(obj, "database",
+			      json_object_new_string(api_db_state(rc)))))) {
 			json_object_put(obj);
 			return EC_NOMEM;
 		}
-		return api_send_json(res, 503, obj);
+		rc = api_send_json(res, 503, obj);
+		if (rc == EC_OK)
+			rc = response_header(res, "Retry-After", "10");
+		return rc;
 	}
+	obj = json_object_new_object();
+	if (!obj || api_add(obj, "status", json_object_new_string("ok"))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	if (!details)
+		return api_send_json(res, 200, obj);
 	if (ctx->hub)
 		hub_get_stats(ctx->hub, &hs);
-	obj = json_object_new_object();
 	subs = json_object_new_object();
-	if (!obj || !subs ||
+	if (!subs ||
 	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
 	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
 	    api_add(subs, "max",
@@ -695,8 +1000,7 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 		json_object_put(subs);
 		return EC_NOMEM;
 	}
-	if (api_add(obj, "status", json_object_new_string("ok")) ||
-	    api_add(obj, "database", json_object_new_string("ok")) ||
+	if (api_add(obj, "database", json_object_new_string("ok")) ||
 	    api_add(obj, "schemaVersion", json_object_new_int(version)) ||
 	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id)) ||
 	    api_add(obj, "currentUsers",
@@ -711,42 +1015,16 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	return api_send_json(res, 200, obj);
 }
 
-static bool api_is_loopback(const char *addr)
-{
-	if (!addr)
-		return false;
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	       strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
-/* Constant time, so the token cannot be guessed byte by byte. */
-static bool api_token_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = (unsigned char)(la != lb);
-
-	for (size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return diff == 0;
-}
-
 static enum ecode api_metrics(struct api_ctx *ctx, struct request *req,
 			      struct response *res)
 {
-	const char *token = ctx->cfg->metrics_token;
 	struct metrics_gauges g = { .current_users = -1 };
 	struct store_snapshot snap;
 	struct hub_stats hs = { 0 };
 	enum ecode rc;
 
-	if (!api_is_loopback(req->remote_addr)) {
-		if (!*token)
-			return EC_FORBIDDEN;
-		if (!req->authorization ||
-		    strncasecmp(req->authorization, "Bearer ", 7) != 0 ||
-		    !api_token_equal(req->authorization + 7, token))
-			return EC_FORBIDDEN;
-	}
+	if (!api_metrics_allowed(ctx, req))
+		return EC_FORBIDDEN;
 	if (ctx->hub)
 		hub_get_stats(ctx->hub, &hs);
 	g.sse_waiters = hs.sse_waiters;
@@ -809,7 +1087,7 @@ static enum ecode api_dispatch(struct api_ctx *ctx, struct request *req,
 	enum ecode rc;
 
 	if (req->method == REQUEST_POST) {
-		if ((rc = api_check_origin(req)) != EC_OK)
+		if ((rc = api_check_origin(ctx->cfg, req)) != EC_OK)
 			return rc;
 		if ((rc = request_parse_body(req)) != EC_OK)
 			return rc;
@@ -883,8 +1161,9 @@ enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 	if (rc == EC_OK)
 		rc = api_dispatch(ctx, req, route, res, wait, &parked);
 	if (rc != EC_OK) {
-		/* The throttle answer is already complete (its Retry-After). */
-		if (!(rc == EC_THROTTLED && res->status == 429))
+		/* A throttle's answer is already complete (its Retry-After). */
+		if (!((rc == EC_THROTTLED || rc == EC_RATE_LIMITED) &&
+		      res->status == 429))
 			api_error(res, rc, NULL);
 		parked = false;
 		if ((api_errors[rc].status >= 500 || !api_errors[rc].status) &&

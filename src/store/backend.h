@@ -139,7 +139,21 @@ struct store_backend {
 	/* Deletes all but the newest keep (>= 0) events. */
 	enum ecode (*events_trim)(struct store_conn *c, int64_t keep,
 				  int64_t *deleted);
+
+	/* ---- issue 9 ---- */
+	/* Inside a write transaction that the caller rolls back: writes
+	 * something that needs new space (SQLite: two pages into
+	 * health_probe), so a read-only, full or failing database answers
+	 * its error. */
+	enum ecode (*probe_write)(struct store_conn *c);
+	/* Every unexpired session of user_id but the newest `keep` gets
+	 * expires_ms = now_ms (housekeeping ends them with their events). */
+	enum ecode (*user_sessions_cap)(struct store_conn *c, int64_t user_id,
+					int64_t keep, int64_t now_ms);
 };
+
+/* EMITCGI_DB_MAX_MB in bytes (store_set_max_bytes()), 0 for no cap. */
+int64_t store_max_bytes(void);
 
 extern const struct store_backend store_backend_sqlite;
 

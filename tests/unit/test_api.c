@@ -17,11 +17,14 @@
 
 static struct store *st;
 static const char *token_value;
+static const char *loopback_value;
 
 static const char *fake_getenv(const char *name)
 {
 	if (strcmp(name, "EMITCGI_METRICS_TOKEN") == 0)
 		return token_value;
+	if (strcmp(name, "EMITCGI_METRICS_LOOPBACK") == 0)
+		return loopback_value;
 	if (strcmp(name, "EMITCGI_DB") == 0)
 		return fixture_db;
 	return NULL;
@@ -94,22 +97,28 @@ static void get(const char *uri, const char *remote, const char *auth,
 	request_release(&req);
 }
 
+/* Issue 9: loopback alone opens /metrics only with
+ * EMITCGI_METRICS_LOOPBACK=1 (a local TLS terminator or tunnel makes every
+ * client loopback); otherwise the bearer token is needed from anywhere. */
 static const struct metrics_row {
-	const char *remote, *token, *auth;
+	const char *remote, *token, *auth, *loopback;
 	int status;
 } metrics_rows[] = {
-	{ "127.0.0.1", NULL, NULL, 200 },
-	{ "::1", NULL, NULL, 200 },
-	{ "127.0.0.53", NULL, NULL, 200 },
-	{ "10.1.2.3", NULL, NULL, 403 },          /* loopback only by default */
-	{ "10.1.2.3", NULL, "Bearer x", 403 },    /* no token configured */
-	{ "10.1.2.3", "s3cret", NULL, 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cre", 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cret!", 403 },
-	{ "10.1.2.3", "s3cret", "Basic s3cret", 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cret", 200 },
-	{ "10.1.2.3", "s3cret", "bearer s3cret", 200 },
-	{ "127.0.0.1", "s3cret", NULL, 200 },
+	{ "127.0.0.1", NULL, NULL, "1", 200 },
+	{ "::1", NULL, NULL, "1", 200 },
+	{ "127.0.0.53", NULL, NULL, "1", 200 },
+	{ "127.0.0.1", NULL, NULL, NULL, 403 }, /* closed by default */
+	{ "::1", NULL, NULL, "0", 403 },
+	{ "10.1.2.3", NULL, NULL, "1", 403 },
+	{ "10.1.2.3", NULL, "Bearer x", NULL, 403 }, /* no token configured */
+	{ "10.1.2.3", "s3cret", NULL, NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cre", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret!", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Basic s3cret", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret", NULL, 200 },
+	{ "10.1.2.3", "s3cret", "bearer s3cret", NULL, 200 },
+	{ "127.0.0.1", "s3cret", NULL, NULL, 403 },
+	{ "127.0.0.1", "s3cret", "Bearer s3cret", NULL, 200 },
 };
 
 START_TEST(test_metrics_access)
@@ -118,6 +127,7 @@ START_TEST(test_metrics_access)
 	struct response res;
 
 	token_value = row->token;
+	loopback_value = row->loopback;
 	get("/api/metrics", row->remote, row->auth, &res);
 	ck_assert_int_eq(res.status, row->status);
 	if (row->status == 200) {
@@ -135,6 +145,7 @@ START_TEST(test_metrics_access)
 	}
 	response_release(&res);
 	token_value = NULL;
+	loopback_value = NULL;
 }
 END_TEST
 
@@ -143,6 +154,13 @@ START_TEST(test_health_ok_then_unusable)
 	struct response res;
 	sqlite3 *db;
 
+	/* issue 9: the public body is the status alone */
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_str_eq(buf_str(&res.body), "{\"status\":\"ok\"}");
+	response_release(&res);
+
+	loopback_value = "1"; /* the metrics rule: details */
 	get("/api/health", "127.0.0.1", NULL, &res);
 	ck_assert_int_eq(res.status, 200);
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"status\":\"ok\""));
@@ -163,11 +181,18 @@ START_TEST(test_health_ok_then_unusable)
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"error\":"));
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"message\":"));
 	response_release(&res);
+	loopback_value = NULL;
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 503);
+	ck_assert_str_eq(buf_str(&res.body), "{\"status\":\"unavailable\"}");
+	response_release(&res);
 }
 END_TEST
 
-/* SPEC: the cookie is HttpOnly, SameSite=Lax, Path=/, and Secure under
- * HTTPS; form bodies work as JSON ones do. */
+/* SPEC: the cookie is HttpOnly, SameSite=Lax, Path= the API base (issue
+ * 9; was Path=/), and under HTTPS Secure with the __Secure- prefix (the API
+ * is under /api; __Host- would demand Path=/); form bodies work as JSON
+ * ones do. */
 START_TEST(test_login_cookie_secure_under_https)
 {
 	static const char form[] = "username=erin&password=correct+horse";
@@ -182,7 +207,8 @@ START_TEST(test_login_cookie_secure_under_https)
 	post("/api/login", "application/x-www-form-urlencoded", form, NULL, &res);
 	ck_assert_int_eq(res.status, 200);
 	h = buf_str(&res.headers);
-	ck_assert_ptr_nonnull(strstr(h, "; HttpOnly; SameSite=Lax; Path=/"));
+	ck_assert_ptr_nonnull(strstr(h, "Set-Cookie: emitcgi_sid="));
+	ck_assert_ptr_nonnull(strstr(h, "; HttpOnly; SameSite=Lax; Path=/api;"));
 	ck_assert_ptr_null(strstr(h, "Secure"));
 	response_release(&res);
 
@@ -190,6 +216,9 @@ START_TEST(test_login_cookie_secure_under_https)
 	     "HTTPS=on", &res);
 	ck_assert_int_eq(res.status, 200);
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers), "; Secure\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers),
+				     "Set-Cookie: __Secure-emitcgi_sid="));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers), "; Path=/api;"));
 	ck_assert_str_eq(buf_str(&res.body),
 			 "{\"username\":\"erin\",\"currentUsers\":2}");
 	response_release(&res);

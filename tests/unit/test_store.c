@@ -338,8 +338,10 @@ START_TEST(test_open_unusable)
 		ck_assert_int_eq(write(fd, "this is not sqlite at all\n", 26),
 				 26);
 	close(fd);
-	ck_assert_int_eq(store_open(path, &st), EC_DB_SCHEMA);
-	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_SCHEMA);
+	/* issue 9: a damaged file is a fault (503 + Retry-After), not
+	 * "run emitcgi init" */
+	ck_assert_int_eq(store_open(path, &st), EC_DB_CORRUPT);
+	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_CORRUPT);
 
 	/* newer than this program */
 	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
@@ -813,6 +815,8 @@ START_TEST(test_backend_tables)
 			(const void *)(uintptr_t)be->events_after,
 			(const void *)(uintptr_t)be->event_bounds,
 			(const void *)(uintptr_t)be->events_trim,
+			(const void *)(uintptr_t)be->probe_write,
+			(const void *)(uintptr_t)be->user_sessions_cap,
 		};
 
 		/* a new entry in backend.h needs a line above */
