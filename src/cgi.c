@@ -164,7 +164,13 @@ int cgi_serve(const struct config *cfg)
 		rc = cgi_store_open(&cs);
 	if (rc != EC_OK) {
 		log_error("cannot open %s: %s", cfg->db_path, ecode_name(rc));
-		api_error(&res, EC_UNAVAILABLE, "the database is unusable");
+		/* issue 9: a fault of the file is named (503, Retry-After) */
+		if (rc == EC_DB_READONLY || rc == EC_DB_FULL ||
+		    rc == EC_DB_CORRUPT || rc == EC_DB_IOERR)
+			api_error(&res, rc, NULL);
+		else
+			api_error(&res, EC_UNAVAILABLE,
+				  "the database is unusable");
 	} else {
 		ctx.st = cs.st;
 		result = api_serve(&ctx, &req, environ, cgi_read, NULL, &res,

@@ -48,7 +48,7 @@ static const struct config_int config_ints[] = {
 		   366 * 86400),
 	CONFIG_INT("EMITCGI_FCC_TESTING", fcc_testing, 0, 0, 1),
 	CONFIG_INT("EMITCGI_RATE_EMIT", rate_emit, 120, 0, 1000000),
-	CONFIG_INT("EMITCGI_RATE_LOGIN", rate_login, 30, 0, 1000000),
+	CONFIG_INT("EMITCGI_RATE_LOGIN", rate_login, 60, 0, 1000000),
 	CONFIG_INT("EMITCGI_RATE_REGISTER", rate_register, 20, 0, 1000000),
 	CONFIG_INT("EMITCGI_COOKIE_SECURE", cookie_secure, 0, 0, 1),
 	CONFIG_INT("EMITCGI_METRICS_LOOPBACK", metrics_loopback, 0, 0, 1),

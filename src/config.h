@@ -38,7 +38,7 @@ struct config {
 	int fcc_testing;		      /* EMITCGI_FCC_TESTING, 0 */
 	/* issue 9: throttles, quotas, cookies, origins (docs/SECURITY.md) */
 	int rate_emit;	      /* EMITCGI_RATE_EMIT, 120 a minute, 0 off */
-	int rate_login;	      /* EMITCGI_RATE_LOGIN, 30 a minute, 0 off */
+	int rate_login;	      /* EMITCGI_RATE_LOGIN, 60 a minute, 0 off */
 	int rate_register;    /* EMITCGI_RATE_REGISTER, 20 a minute, 0 off */
 	int cookie_secure;    /* EMITCGI_COOKIE_SECURE, 0 */
 	int metrics_loopback; /* EMITCGI_METRICS_LOOPBACK, 0 */

@@ -59,7 +59,7 @@ static void main_usage(FILE *out)
 		"  EMITCGI_LOG_LEVEL        error, warn, info or debug [info]\n"
 		"  EMITCGI_FCC_TESTING      1 serves /_api/server.js (discloses source) [0]\n"
 		"  EMITCGI_RATE_EMIT        POST /emit a minute per session (x10 per address), 0 off [120]\n"
-		"  EMITCGI_RATE_LOGIN       POST /login a minute per address, 0 off [30]\n"
+		"  EMITCGI_RATE_LOGIN       POST /login a minute per address, 0 off [60]\n"
 		"  EMITCGI_RATE_REGISTER    POST /register a minute per address, 0 off [20]\n"
 		"  EMITCGI_COOKIE_SECURE    1: Secure, prefixed cookie behind a TLS terminator [0]\n"
 		"  EMITCGI_ORIGINS          allowed Origin values for POST, comma-separated [Host]\n"
