@@ -672,6 +672,11 @@ static enum ecode api_replay_one(void *arg, const struct store_event *ev)
 	struct api_replay *r = arg;
 	enum ecode rc;
 
+	/* issue 9: ids follow each other (SQLite's AUTOINCREMENT counter
+	 * rolls back with its transaction); a hole means events were trimmed
+	 * under the reader, and api_replay() answers EC_NOT_FOUND */
+	if (ev->id != r->last_id + 1)
+		return EC_NOT_FOUND;
 	if (r->sse)
 		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
 	else
@@ -686,7 +691,10 @@ static enum ecode api_replay_one(void *arg, const struct store_event *ev)
 
 #define API_REPLAY_BATCH 1000
 
-/* Every retained event after `since`, oldest first. */
+/* Every retained event after `since`, oldest first.  EC_NOT_FOUND when an
+ * id is missing, the first one (since + 1) included (issue 9):
+ * housekeeping trimmed between the snapshot and this read, and resuming
+ * would skip events silently; the caller answers reset instead. */
 static enum ecode api_replay(struct api_ctx *ctx, struct api_replay *r,
 			     int64_t since)
 {
@@ -721,6 +729,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	struct store_snapshot snap;
 	const char *resume_text;
 	int64_t resume = -1;
+	bool reset;
 	char data[32];
 	enum ecode rc;
 
@@ -745,13 +754,26 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	    (rc = sse_format_retry(&res->body, SSE_RETRY_MS)))
 		return rc;
 
-	if (resume >= 0 && !api_needs_reset(&snap, resume)) {
+	reset = resume < 0 || api_needs_reset(&snap, resume);
+	if (!reset) {
 		struct api_replay r = { .out = &res->body, .sse = true };
 
-		if ((rc = api_replay(ctx, &r, resume)) != EC_OK)
+		rc = api_replay(ctx, &r, resume);
+		if (rc == EC_NOT_FOUND) {
+			/* a gap: start over as a reset, on a new snapshot */
+			buf_reset(&res->body);
+			if ((rc = sse_format_retry(&res->body, SSE_RETRY_MS)) !=
+				    EC_OK ||
+			    (rc = store_snapshot(ctx->st, &snap)) != EC_OK)
+				return rc;
+			reset = true;
+		} else if (rc != EC_OK) {
 			return rc;
-		wait->cursor = r.last_id;
-	} else {
+		} else {
+			wait->cursor = r.last_id;
+		}
+	}
+	if (reset) {
 		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
 			return rc;
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) !=
@@ -830,7 +852,23 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 					.sse = false,
 					.first = true };
 
-		if ((rc = api_replay(ctx, &r, since)) != EC_OK)
+		rc = api_replay(ctx, &r, since);
+		if (rc == EC_NOT_FOUND) {
+			/* a gap (see api_replay()): answer reset instead */
+			buf_reset(&body);
+			if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK ||
+			    (rc = longpoll_begin(&body)) != EC_OK ||
+			    (rc = api_snapshot_data(&snap, data,
+						    sizeof(data))) ||
+			    (rc = longpoll_add(&body, &first, snap.last_id,
+					       PRESENCE_EVENT_USER_COUNT,
+					       data)) ||
+			    (rc = longpoll_end(&body, snap.last_id, true)))
+				goto out;
+			rc = api_poll_reply(res, &body);
+			goto out;
+		}
+		if (rc != EC_OK)
 			goto out;
 		if (r.count > 0 || timeout == 0) {
 			if ((rc = longpoll_end(&body, r.last_id, false)) ==

@@ -72,6 +72,7 @@ static void cgi_touch(void *arg, const int64_t *ids, size_t n)
 static void *cgi_signal_main(void *arg)
 {
 	struct cgi_state *cs = arg;
+
 	int sig;
 
 	if (sigwait(&cs->stop_signals, &sig) == 0)
@@ -131,10 +132,15 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 	rc = hub_run(hub);
 	if (rc != EC_OK)
 		log_error("hub: %s", ecode_name(rc));
-	/* sigwait() is a cancellation point: stop the signal thread before
-	 * freeing the hub it could stop. */
+	/* Stop the signal thread before freeing the hub it could stop: one
+	 * of its own signals, so that it returns normally (hub_stop() on a
+	 * hub that has stopped is harmless).  Not pthread_cancel(): a thread
+	 * cancelled inside sigwait() leaves its frame's ASan redzones
+	 * poisoned, and ASan's thread exit then reports a false
+	 * stack-buffer-underflow in sigaltstack. */
 	if (have_sig_thread) {
-		pthread_cancel(sig_thread);
+		if (pthread_kill(sig_thread, SIGTERM) != 0)
+			pthread_cancel(sig_thread);
 		pthread_join(sig_thread, NULL);
 	}
 	runtime_set_hub(&cs->rt, NULL);
