@@ -121,7 +121,7 @@ static void request_set_method(struct request *req, const char *m)
 	if (!m)
 		m = "";
 	/* Kept for logs: printable ASCII only, so it is UTF-8 even when cut. */
-	for (i = 0; m[i] && i < sizeof(req->method_name) - 1; i++) {
+	for (i = 0; i < sizeof(req->method_name) - 1 && m[i]; i++) {
 		unsigned char c = (unsigned char)m[i];
 
 		req->method_name[i] = c > 0x20 && c < 0x7f ? (char)c : '?';

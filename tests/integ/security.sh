@@ -16,6 +16,8 @@
 #   4  database faults: corrupt at start, full (EMITCGI_DB_MAX_MB),
 #      read-only: JSON 503 + Retry-After, /health says so, nothing half
 #      written, and service comes back when the fault is gone
+# Part 3 starts `emitcgi --listen` under prlimit: RLIMIT_NOFILE raised,
+# EMITCGI_MAX_SUBSCRIBERS clamped with one log line.
 # Part B runs lighttpd with FastCGI (one process), where the in-memory
 # token buckets and the hub live: 429 + Retry-After for /register, /login
 # and /emit, and the per-session cap on waiters.
@@ -252,6 +254,36 @@ ro_cgi POST /api/login "$(cred alice "$PW")"
 check_eq "read-only: writable again, login works" 200 "$HTTP_STATUS"
 CGI_WRAP=()
 [ "$(id -u)" = 0 ] && chown root "$T" "$DB" "$DB"-* 2>/dev/null
+
+# ===================================================================
+# 3: file descriptors (FastCGI, --listen)
+# ===================================================================
+if command -v prlimit >/dev/null; then
+	# listen_with LIMITS: emitcgi --listen under prlimit; sets RL_PID
+	listen_with()
+	{
+		rm -f "$T/rl.sock"
+		prlimit --nofile="$1" env -u EMITCGI_BIN EMITCGI_DB="$T/rl.db" \
+			EMITCGI_MAX_SUBSCRIBERS=16000 "$EMITCGI_BIN" \
+			--listen "unix:$T/rl.sock" </dev/null >"$T/rl.log" 2>&1 &
+		RL_PID=$!
+		integ_track "$RL_PID"
+		wait_for "emitcgi --listen" 20 test -S "$T/rl.sock"
+	}
+	soft_of() { awk '/^Max open files/ { print $4 }' "/proc/$1/limits"; }
+	integ_db_init "$T/rl.db" || bail_out "emitcgi init (rl) failed"
+	listen_with 256:4096
+	check_eq "soft RLIMIT_NOFILE 256 is raised to the hard limit 4096" 4096 "$(soft_of "$RL_PID")"
+	check_eq "... and EMITCGI_MAX_SUBSCRIBERS=16000 lowered to what fits, said once" 1 \
+		"$(grep -c 'EMITCGI_MAX_SUBSCRIBERS=16000 lowered to [0-9]*: open files are limited to 4096' "$T/rl.log")"
+	integ_kill "$RL_PID"
+	listen_with 300:300
+	check_match "hard limit 300: lowered to 300 minus what emitcgi keeps for itself" \
+		'lowered to [0-9]+: open files are limited to 300' "$(cat "$T/rl.log")"
+	integ_kill "$RL_PID"
+else
+	diag "no prlimit: part 3 skipped"
+fi
 
 # ===================================================================
 # B: rate limits and the waiter cap, FastCGI under lighttpd

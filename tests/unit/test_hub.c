@@ -1230,6 +1230,57 @@ START_TEST(test_has_room)
 }
 END_TEST
 
+/* Issue 9: waiters per session and per user are capped at park; a closed
+ * waiter gives its slot back. */
+START_TEST(test_caps_per_session_and_user)
+{
+	struct hub_options o;
+	struct hubrun hr;
+	struct peer a, b, c, d;
+	struct fx fx;
+	struct hub_waiter_spec spec;
+
+	fx_init(&fx);
+	opts_default(&o, &fx);
+	o.max_per_session = 1;
+	o.max_per_user = 2;
+	hubrun_start(&hr, &o);
+	peer_init(&a, HUB_SINK_FCGI, 40);
+	peer_init(&b, HUB_SINK_FCGI, 41);
+	peer_init(&c, HUB_SINK_FCGI, 42);
+	peer_init(&d, HUB_SINK_FCGI, 43);
+	spec = peer_spec(&a, HUB_SSE, 0, 0, 7);
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_OK);
+	a.hub_fd = -1;
+	ck_assert(!hub_has_room_for(hr.hub, 7, 3));
+	spec = peer_spec(&b, HUB_SSE, 0, 0, 7); /* same session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_TOO_MANY_WAITERS);
+	ck_assert_int_ge(fcntl(b.hub_fd, F_GETFD), 0); /* still ours */
+	spec = peer_spec(&c, HUB_SSE, 0, 0, 8); /* same user, 2nd session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_OK);
+	c.hub_fd = -1;
+	ck_assert(!hub_has_room_for(hr.hub, 9, 3));
+	ck_assert(hub_has_room_for(hr.hub, 9, 4)); /* another user */
+	spec = peer_spec(&d, HUB_SSE, 0, 0, 9); /* same user, 3rd session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_TOO_MANY_WAITERS);
+	WAIT_STATS(hr.hub, st_.sse_waiters == 2);
+	close(a.fd); /* session 7's stream ends: its slot comes back */
+	a.fd = -1;
+	WAIT_STATS(hr.hub, st_.sse_waiters == 1);
+	ck_assert(hub_has_room_for(hr.hub, 7, 3));
+	hubrun_stop(&hr);
+	peer_release(&a);
+	peer_release(&b);
+	peer_release(&c);
+	peer_release(&d);
+	fx_release(&fx);
+}
+END_TEST
+
 struct touched {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -1523,6 +1574,7 @@ int main(void)
 	tcase_add_test(tc, test_stop_ends_all);
 	tcase_add_test(tc, test_end_sessions);
 	tcase_add_test(tc, test_has_room);
+	tcase_add_test(tc, test_caps_per_session_and_user);
 	tcase_add_test(tc, test_touch);
 	tcase_add_test(tc, test_raw_sse_hangup);
 	tcase_add_test(tc, test_raw_poll_cgi);
