@@ -545,6 +545,17 @@ static void hub_touch(struct hub *hub)
 			if (w->session_id > 0 && n < cap)
 				hub->touch_ids[n++] = w->session_id;
 		}
+	/* Issue 9: one write per session, however many waiters it has (a
+	 * session may hold up to max_per_session of them). */
+	if (n > 1) {
+		size_t u = 1;
+
+		qsort(hub->touch_ids, n, sizeof(*hub->touch_ids), cmp_i64);
+		for (size_t i = 1; i < n; i++)
+			if (hub->touch_ids[i] != hub->touch_ids[u - 1])
+				hub->touch_ids[u++] = hub->touch_ids[i];
+		n = u;
+	}
 	/* Also when n is 0: the callee must learn that its last waiter
 	 * left, or it would keep those sessions online for ever. */
 	hub->opts.touch(hub->opts.touch_ctx, hub->touch_ids, n);
@@ -876,7 +887,17 @@ void hub_events_committed(struct hub *hub)
 
 enum ecode hub_run(struct hub *hub)
 {
-	return loop_run(hub->loop);
+	enum ecode rc = loop_run(hub->loop);
+
+	/* Issue 9: the hub never ends quietly.  Every parked client depends
+	 * on it; the caller must end the process (non-zero) so that systemd
+	 * or the web server starts a new one, and here is the line saying
+	 * why, whatever the caller does. */
+	if (rc != EC_OK)
+		log_error("hub: the event loop failed (%s): %d waiters will "
+			  "not be served",
+			  ecode_name(rc), atomic_load(&hub->n_waiters));
+	return rc;
 }
 
 void hub_stop(struct hub *hub)

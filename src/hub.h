@@ -118,7 +118,9 @@ void hub_events_committed(struct hub *hub);
 
 /* Runs the loop until hub_stop() (or, with exit_when_idle, until no waiter
  * is left).  On stop every SSE stream is ended cleanly and every poll is
- * answered with the events it has (maybe none). */
+ * answered with the events it has (maybe none).  An error return means the
+ * loop failed: it is logged here, and the caller must end the process with
+ * a non-zero status (issue 9: nothing vital dies silently). */
 enum ecode hub_run(struct hub *hub);
 void hub_stop(struct hub *hub);
 

@@ -1308,7 +1308,7 @@ START_TEST(test_touch)
 			    .cond = PTHREAD_COND_INITIALIZER};
 	struct hub_options o;
 	struct hubrun hr;
-	struct peer a, b, c;
+	struct peer a, b, c, d;
 	struct fx fx;
 	struct timespec until;
 	bool got = false;
@@ -1322,14 +1322,23 @@ START_TEST(test_touch)
 	peer_init(&a, HUB_SINK_FCGI, 33);
 	peer_init(&b, HUB_SINK_FCGI, 34);
 	peer_init(&c, HUB_SINK_FCGI, 35);
+	peer_init(&d, HUB_SINK_FCGI, 36);
 	peer_park(hr.hub, &a, HUB_SSE, 0, 0, 42);
+	/* issue 9: a second waiter of session 42 adds no second write */
+	peer_park(hr.hub, &d, HUB_SSE, 0, 0, 42);
 	peer_park(hr.hub, &b, HUB_POLL, 0, 60000, 0);
 	peer_park(hr.hub, &c, HUB_POLL, 0, 60000, 7);
+	/* count only touches made with all four parked */
+	WAIT_STATS(hr.hub, st_.sse_waiters == 2 && st_.poll_waiters == 2);
+	pthread_mutex_lock(&t.mu);
+	t.calls = 0;
+	pthread_mutex_unlock(&t.mu);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_MS / 1000;
 	pthread_mutex_lock(&t.mu);
 	while (!got) {
-		got = t.n == 2 && ((t.ids[0] == 42 && t.ids[1] == 7) ||
+		got = t.calls > 0 && t.n == 2 &&
+		      ((t.ids[0] == 42 && t.ids[1] == 7) ||
 				   (t.ids[0] == 7 && t.ids[1] == 42));
 		if (!got &&
 		    pthread_cond_timedwait(&t.cond, &t.mu, &until) == ETIMEDOUT)
@@ -1343,6 +1352,7 @@ START_TEST(test_touch)
 	peer_release(&a);
 	peer_release(&b);
 	peer_release(&c);
+	peer_release(&d);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_MS / 1000;
 	got = false;
