@@ -575,7 +575,7 @@ START_TEST(test_transaction)
 	struct store *st = fixture_store();
 	struct store_session s;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid = add_user(st, "alice"), before, count = -1;
 	struct script x = {
 		.uid = r->known_user ? uid : uid + 100,
@@ -633,7 +633,7 @@ START_TEST(test_session_insert_counts)
 {
 	struct store *a = fixture_store(), *b = NULL;
 	struct script x = { 0 };
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid = add_user(a, "alice");
 	int calls = 0;
 
@@ -723,7 +723,7 @@ static void append_n(struct store *st, int n)
 START_TEST(test_events_after_limit)
 {
 	struct store *st = fixture_store();
-	struct evlist l;
+	struct evlist l = { 0 };
 
 	append_n(st, 10);
 	collect(st, 3, 4, &l);
@@ -760,7 +760,7 @@ END_TEST
 START_TEST(test_event_append_raw)
 {
 	struct store *st = fixture_store();
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t id = -1;
 
 	ck_assert_int_eq(store_event_append(st, "x", "{", 1, &id), EC_OK);
@@ -846,7 +846,7 @@ START_TEST(test_trim)
 {
 	struct store *st = fixture_store();
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t deleted = -1, last, id;
 
 	append_n(st, 10);
@@ -898,7 +898,7 @@ START_TEST(test_commit_hook)
 	struct presence_change p;
 	struct store_session s1, s2;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid, ids[2], last;
 	int calls = 0, n, failures;
 
@@ -961,7 +961,7 @@ START_TEST(test_two_connections)
 	struct store *a = fixture_store(), *b = NULL;
 	struct presence_change p;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t last = -1, id, uid;
 
 	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
