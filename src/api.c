@@ -207,22 +207,6 @@ static const char *api_addr(const struct request *req)
 
 /* ---- small helpers ---- */
 
-/* A non-negative decimal integer that fits int64_t, nothing else. */
-static enum ecode api_parse_id(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
-		return EC_INVALID_PARAM;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return EC_INVALID_PARAM;
-	*out = v;
-	return EC_OK;
-}
-
 static enum ecode api_send_json(struct response *res, int status,
 				struct json_object *obj)
 {
@@ -739,7 +723,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 			      ? req->last_event_id
 			      : request_param(req, "lastEventId");
 	if (resume_text && *resume_text &&
-	    (rc = api_parse_id(resume_text, &resume)) != EC_OK)
+	    (rc = request_parse_id(resume_text, &resume)) != EC_OK)
 		return rc;
 	if ((rc = api_waiter_begin(ctx, req, &s, true)) != EC_OK)
 		return rc;
@@ -822,10 +806,10 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	/* SPEC: since and timeout must be non-negative integers; a timeout
 	 * above the maximum is lowered to it.  Checked before anything else
 	 * so a bad request changes nothing. */
-	if (since_text && (rc = api_parse_id(since_text, &since)) != EC_OK)
+	if (since_text && (rc = request_parse_id(since_text, &since)) != EC_OK)
 		return EC_INVALID_PARAM;
 	if (timeout_text &&
-	    (rc = api_parse_id(timeout_text, &timeout)) != EC_OK)
+	    (rc = request_parse_id(timeout_text, &timeout)) != EC_OK)
 		return EC_INVALID_PARAM;
 	if (timeout > ctx->cfg->poll_timeout_s)
 		timeout = ctx->cfg->poll_timeout_s;

@@ -507,3 +507,18 @@ enum ecode request_field_json(const struct request *req, const char *name,
 	}
 	return EC_MISSING_FIELD;
 }
+
+enum ecode request_parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
+		return EC_INVALID_PARAM;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return EC_INVALID_PARAM;
+	*out = v;
+	return EC_OK;
+}
