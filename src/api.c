@@ -619,7 +619,9 @@ static bool api_needs_reset(const struct store_snapshot *snap, int64_t since)
 
 static bool api_has_room(struct api_ctx *ctx)
 {
-	return !ctx->hub || hub_has_room(ctx->hub);
+	if (ctx->hub)
+		return hub_has_room(ctx->hub);
+	return !ctx->wait_room || ctx->wait_room(ctx->wait_room_arg);
 }
 
 /* Brings the session online (SPEC: again whenever a client streams or

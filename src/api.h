@@ -14,6 +14,7 @@
 #ifndef EMITCGI_API_H
 #define EMITCGI_API_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -39,7 +40,12 @@ struct store;
 struct api_ctx {
 	const struct config *cfg;
 	struct store *st; /* this thread's connection */
-	struct hub *hub;  /* NULL in plain CGI mode: waits are always allowed */
+	struct hub *hub;  /* NULL in plain CGI mode */
+	/* Plain CGI (hub NULL): asked once a request is about to wait; false
+	 * answers 503 (issue 9: a cap across CGI processes, cgi.c).  NULL:
+	 * waits are always allowed. */
+	bool (*wait_room)(void *arg);
+	void *wait_room_arg;
 };
 
 enum api_result {

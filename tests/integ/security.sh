@@ -256,6 +256,27 @@ CGI_WRAP=()
 [ "$(id -u)" = 0 ] && chown root "$T" "$DB" "$DB"-* 2>/dev/null
 
 # ===================================================================
+# 3 (CGI): waiting CGI processes are capped across processes
+# ===================================================================
+env -i PATH="$PATH" EMITCGI_DB="$DB" EMITCGI_LOG_LEVEL=error \
+	EMITCGI_MAX_SUBSCRIBERS=1 EMITCGI_STREAM_MAX=60 GATEWAY_INTERFACE=CGI/1.1 \
+	REQUEST_METHOD=GET REQUEST_URI=/api/events HTTP_HOST=app.test \
+	REMOTE_ADDR=192.0.2.10 HTTP_COOKIE="emitcgi_sid=$ALICE2" \
+	"$EMITCGI_BIN" </dev/null >"$T/w1.out" 2>>"$T/cgi.err" &
+W1=$!
+integ_track "$W1"
+ok "a CGI stream waits (EMITCGI_MAX_SUBSCRIBERS=1)" \
+	wait_for "the first CGI stream" 10 grep -q '^event: user count' "$T/w1.out"
+cgi GET /api/events "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1
+check_error "a second waiting CGI process is refused" 503 too_many_subscribers
+integ_kill "$W1"
+cgi GET /api/poll "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1
+last=$(body_get .lastEventId)
+cgi GET "/api/poll?since=$last&timeout=1" "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1
+check_eq "once it has ended, a poll may wait again (1 s, no events)" "200 0" \
+	"$HTTP_STATUS $(body_get '.events | length')"
+
+# ===================================================================
 # 3: file descriptors (FastCGI, --listen)
 # ===================================================================
 if command -v prlimit >/dev/null; then
