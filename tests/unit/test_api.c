@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "config.h"
 #include "fixture.h"
 #include "store.h"
@@ -225,6 +226,50 @@ START_TEST(test_login_cookie_secure_under_https)
 }
 END_TEST
 
+/* Issue 9: failures from many addresses never lock the owner out: past the
+ * per-name ceiling (API_LOGIN_NAME_BACKOFF_AFTER) attempts on the name are
+ * spaced API_LOGIN_BACKOFF_MS apart, and the right password then works. */
+START_TEST(test_login_name_backoff_not_lock)
+{
+	static const char good[] =
+		"{\"username\":\"bob\",\"password\":\"correct horse\"}";
+	static const char bad[] =
+		"{\"username\":\"bob\",\"password\":\"wrong horse\"}";
+	struct response res;
+	char addr[64];
+	int n = 0;
+
+	clock_fake(1700000000000, 1000);
+	post("/api/register", "application/json", good, NULL, &res);
+	ck_assert_int_eq(res.status, 201);
+	response_release(&res);
+	for (int a = 0; n < API_LOGIN_NAME_BACKOFF_AFTER; a++)
+		for (int i = 0; i < API_LOGIN_MAX_FAILURES &&
+				n < API_LOGIN_NAME_BACKOFF_AFTER;
+		     i++, n++) {
+			snprintf(addr, sizeof(addr), "REMOTE_ADDR=10.0.%d.%d",
+				 a / 200, a % 200 + 1);
+			post("/api/login", "application/json", bad, addr,
+			     &res);
+			ck_assert_int_eq(res.status, 401);
+			response_release(&res);
+		}
+	/* right after the flood: a 2 s wait, not a 15-minute lock */
+	post("/api/login", "application/json", good, "REMOTE_ADDR=192.0.2.1",
+	     &res);
+	ck_assert_int_eq(res.status, 429);
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers),
+				     "Retry-After: 2\r\n"));
+	response_release(&res);
+	clock_advance(API_LOGIN_BACKOFF_MS);
+	post("/api/login", "application/json", good, "REMOTE_ADDR=192.0.2.1",
+	     &res);
+	ck_assert_int_eq(res.status, 200);
+	response_release(&res);
+	clock_real();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api");
@@ -237,6 +282,9 @@ int main(void)
 			    sizeof(metrics_rows) / sizeof(metrics_rows[0]));
 	tcase_add_test(tc, test_health_ok_then_unusable);
 	tcase_add_test(tc, test_login_cookie_secure_under_https);
+	tcase_add_test(tc, test_login_name_backoff_not_lock);
+	/* ~100 yescrypt verifications under the sanitizers or valgrind */
+	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }
