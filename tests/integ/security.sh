@@ -33,7 +33,7 @@ DB=$T/sec.db
 
 # cgi METHOD URI [BODY] [VAR=VALUE...]: one CGI request; sets HTTP_STATUS,
 # HTTP_BODY and $T/last.headers (for hdr).  REMOTE_ADDR defaults to
-# 192.0.2.10, the database to $DB.  CGI_WRAP (an array) runs before the
+# 192.0.2.10, the database to $DB; each run is bounded (30 s).  CGI_WRAP (an array) runs before the
 # binary (setpriv, for the read-only case).
 CGI_WRAP=()
 cgi()
@@ -41,7 +41,7 @@ cgi()
 	local method=$1 uri=$2 body=${3:-} out
 	shift 3 2>/dev/null || shift $#
 	out=$T/cgi.out
-	printf %s "$body" | env -i PATH="$PATH" EMITCGI_DB="$DB" \
+	printf %s "$body" | timeout 30 env -i PATH="$PATH" EMITCGI_DB="$DB" \
 		EMITCGI_LOG_LEVEL=error GATEWAY_INTERFACE=CGI/1.1 \
 		REQUEST_METHOD="$method" REQUEST_URI="$uri" HTTP_HOST=app.test \
 		REMOTE_ADDR=192.0.2.10 CONTENT_TYPE=application/json \
@@ -267,7 +267,8 @@ W1=$!
 integ_track "$W1"
 ok "a CGI stream waits (EMITCGI_MAX_SUBSCRIBERS=1)" \
 	wait_for "the first CGI stream" 10 grep -q '^event: user count' "$T/w1.out"
-cgi GET /api/events "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1
+cgi GET /api/events "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1 \
+	EMITCGI_STREAM_MAX=2
 check_error "a second waiting CGI process is refused" 503 too_many_subscribers
 integ_kill "$W1"
 cgi GET /api/poll "" HTTP_COOKIE="emitcgi_sid=$ALICE2" EMITCGI_MAX_SUBSCRIBERS=1
