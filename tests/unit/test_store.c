@@ -994,6 +994,50 @@ START_TEST(test_two_connections)
 }
 END_TEST
 
+/* Issue 9, backend-neutral: store_user_sessions_cap() expires all but the
+ * newest N of a user's live sessions (others' untouched); store_health()
+ * writes nothing it keeps. */
+static enum ecode cap_tx(struct store *st, void *arg)
+{
+	const int64_t *a = arg;
+
+	return store_user_sessions_cap(st, a[0], a[1], a[2]);
+}
+
+START_TEST(test_user_sessions_cap_and_health_probe)
+{
+	struct store *st = fixture_store();
+	int64_t alice = add_user(st, "alice"), bob = add_user(st, "bob");
+	int64_t args[3] = { alice, 1, 5000 };
+	struct presence_change p;
+	struct store_session s;
+	int64_t last_before, last_after;
+	int v = 0;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), alice, 1000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), alice, 2000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(3), bob, 3000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(4), alice, 4000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_user_sessions_cap(st, alice, 1, 5000),
+			 EC_INTERNAL); /* joins only */
+	ck_assert_int_eq(store_transaction(st, cap_tx, args), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 5000, &s), EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 5000, &s), EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 5000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
+	/* still online until housekeeping takes them offline with events */
+	ck_assert(s.online);
+
+	ck_assert_int_eq(store_last_event_id(st, &last_before), EC_OK);
+	ck_assert_int_eq(store_health(st, &v), EC_OK);
+	ck_assert_int_eq(v, store_schema_version());
+	ck_assert_int_eq(store_last_event_id(st, &last_after), EC_OK);
+	ck_assert_int_eq(last_before, last_after);
+	store_close(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -1011,6 +1055,7 @@ int main(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_login_failures);
 	tcase_add_test(tc, test_find_expired);
+	tcase_add_test(tc, test_user_sessions_cap_and_health_probe);
 	tcase_add_loop_test(tc, test_transaction, 0,
 			    (int)(sizeof(tx_rows) / sizeof(tx_rows[0])));
 	tcase_add_test(tc, test_session_insert_counts);
