@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +30,13 @@
 #include "auth.h"
 #include "clock.h"
 #include "fcc_source.h"
+#include "guard.h"
 #include "io.h"
 #include "log.h"
 #include "login.h"
 #include "longpoll.h"
 #include "metrics.h"
 #include "presence.h"
-#include "ratelimit.h"
 #include "router.h"
 #include "sse.h"
 #include "store.h"
@@ -146,63 +145,40 @@ static enum ecode api_refuse_after(struct response *res, enum ecode rc,
 	return rc;
 }
 
-/* ---- rate limits (issue 9): per process, made at the first request ---- */
+/* ---- issue 9: what guard.c decides, as HTTP ---- */
 
-struct api_limits {
-	struct ratelimit *emit_session, *emit_addr, *login, *reg;
-};
-
-/* Per address, POST /emit allows this many times the per-session rate:
- * a front proxy or a NAT puts many users behind one address. */
-#define API_EMIT_ADDR_FACTOR 10
-#define API_RATELIMIT_SLOTS 8192
-
-static pthread_mutex_t api_limits_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct api_limits api_limits_v;
-static bool api_limits_ready;
-
-static const struct api_limits *api_limits(const struct config *cfg)
-{
-	pthread_mutex_lock(&api_limits_lock);
-	if (!api_limits_ready) {
-		int emit_addr =
-			cfg->rate_emit > INT32_MAX / API_EMIT_ADDR_FACTOR
-				? INT32_MAX
-				: cfg->rate_emit * API_EMIT_ADDR_FACTOR;
-
-		/* NULL (no memory) allows everything: a limit must never
-		 * take the service down. */
-		api_limits_v.emit_session =
-			ratelimit_new(cfg->rate_emit, API_RATELIMIT_SLOTS);
-		api_limits_v.emit_addr =
-			ratelimit_new(emit_addr, API_RATELIMIT_SLOTS);
-		api_limits_v.login =
-			ratelimit_new(cfg->rate_login, API_RATELIMIT_SLOTS);
-		api_limits_v.reg =
-			ratelimit_new(cfg->rate_register, API_RATELIMIT_SLOTS);
-		api_limits_ready = true;
-	}
-	pthread_mutex_unlock(&api_limits_lock);
-	return &api_limits_v;
-}
-
-/* key "<tag>:<id>"; false (and the 429 filled) when the bucket is empty. */
-static enum ecode api_rate(struct ratelimit *rl, const char *tag,
+/* A guard_rate() refusal as 429 + Retry-After. */
+static enum ecode api_rate(struct api_ctx *ctx, enum guard_limit which,
 			   const char *id, struct response *res)
 {
-	char key[RATELIMIT_KEY_MAX + 1];
 	int retry_s = 1;
 
-	snprintf(key, sizeof(key), "%s:%s", tag, id ? id : "");
-	if (ratelimit_take(rl, key, clock_mono_ms(), &retry_s))
+	if (guard_rate(ctx->cfg, which, id, clock_mono_ms(), &retry_s))
 		return EC_OK;
 	metrics_inc(METRIC_RATE_LIMITED);
 	return api_refuse_after(res, EC_RATE_LIMITED, retry_s);
 }
 
-static const char *api_addr(const struct request *req)
+static enum ecode api_login_throttled(struct api_ctx *ctx,
+				      const struct guard_login_keys *k,
+				      int64_t now, struct response *res)
 {
-	return req->remote_addr && *req->remote_addr ? req->remote_addr : "-";
+	int64_t retry_s = 0;
+	enum ecode rc = guard_login_check(ctx->st, k, now, &retry_s);
+
+	if (rc == EC_THROTTLED)
+		return api_refuse_after(res, rc, retry_s);
+	return rc;
+}
+
+static enum ecode api_login_failed(struct api_ctx *ctx,
+				   const struct guard_login_keys *k,
+				   int64_t now)
+{
+	enum ecode rc = guard_login_failed(ctx->st, k, now);
+
+	metrics_inc(METRIC_LOGIN_FAILURES);
+	return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 }
 
 /* ---- small helpers ---- */
@@ -230,49 +206,6 @@ static enum ecode api_add(struct json_object *obj, const char *key,
 		json_object_put(val);
 		return EC_NOMEM;
 	}
-	return EC_OK;
-}
-
-/* Whether origin is one of EMITCGI_ORIGINS (comma/space separated, exact,
- * ASCII case-insensitive as RFC 6454 serialises host in lower case). */
-static bool api_origin_listed(const char *list, const char *origin)
-{
-	size_t olen = strlen(origin);
-	const char *p = list;
-
-	while (*p) {
-		size_t len;
-
-		p += strspn(p, ", ");
-		len = strcspn(p, ", ");
-		if (len == olen && len && strncasecmp(p, origin, len) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
-/* SPEC: a POST whose Origin names another host is refused.  Origin is
- * "scheme://host[:port]" (RFC 6454); compare its authority with Host.
- * With EMITCGI_ORIGINS set (issue 9) Host is not trusted at all (a
- * DNS-rebinding page controls it): Origin must be in the list. */
-static enum ecode api_check_origin(const struct config *cfg,
-				   const struct request *req)
-{
-	const char *authority;
-
-	if (req->method != REQUEST_POST || !req->origin)
-		return EC_OK;
-	if (cfg->origins[0])
-		return api_origin_listed(cfg->origins, req->origin)
-			       ? EC_OK
-			       : EC_FORBIDDEN;
-	authority = strstr(req->origin, "://");
-	if (!authority || !req->host)
-		return EC_FORBIDDEN;
-	authority += 3;
-	if (strcasecmp(authority, req->host) != 0)
-		return EC_FORBIDDEN;
 	return EC_OK;
 }
 
@@ -332,8 +265,7 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 	    (rc = auth_check_password(password, strlen(password))) != EC_OK)
 		return rc;
 	/* Counted once the input is valid, before the costly hash. */
-	if ((rc = api_rate(api_limits(ctx->cfg)->reg, "r", api_addr(req),
-			   res)) != EC_OK)
+	if ((rc = api_rate(ctx, GUARD_REGISTER, guard_addr(req), res)) != EC_OK)
 		return rc;
 	if ((rc = auth_hash_password(password, hash, sizeof(hash))) != EC_OK)
 		return rc;
@@ -352,86 +284,6 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 }
 
 /* ---- POST /login ---- */
-
-/* The login throttles (api.h, docs/SECURITY.md).  Keys: "ua:NAME ADDR"
- * and "a:ADDR" refuse for the rest of their window; "u:NAME" past its much
- * higher ceiling only spaces attempts ("b:NAME", API_LOGIN_BACKOFF_MS), so
- * an attacker elsewhere never locks the owner out. */
-struct api_throttle_keys {
-	char pair[STORE_FAIL_KEY_MAX + 1];
-	char addr[STORE_FAIL_KEY_MAX + 1];
-	char name[STORE_FAIL_KEY_MAX + 1];
-	char backoff[STORE_FAIL_KEY_MAX + 1];
-};
-
-static void api_throttle_keys(const char *username, const char *addr,
-			      struct api_throttle_keys *k)
-{
-	snprintf(k->pair, sizeof(k->pair), "ua:%s %s", username, addr);
-	snprintf(k->addr, sizeof(k->addr), "a:%s", addr);
-	snprintf(k->name, sizeof(k->name), "u:%s", username);
-	snprintf(k->backoff, sizeof(k->backoff), "b:%s", username);
-}
-
-static enum ecode api_login_throttled(struct api_ctx *ctx,
-				      const struct api_throttle_keys *k,
-				      int64_t now, struct response *res)
-{
-	int64_t end, bend;
-	int n, bn;
-	enum ecode rc;
-
-	if ((rc = store_login_failures(ctx->st, k->pair, now, &n, &end)) !=
-	    EC_OK)
-		return rc;
-	if (n >= API_LOGIN_MAX_FAILURES)
-		return api_refuse_after(res, EC_THROTTLED,
-					(end - now + 999) / 1000);
-	if ((rc = store_login_failures(ctx->st, k->addr, now, &n, &end)) !=
-	    EC_OK)
-		return rc;
-	if (n >= API_LOGIN_MAX_ADDR_FAILURES)
-		return api_refuse_after(res, EC_THROTTLED,
-					(end - now + 999) / 1000);
-	if ((rc = store_login_failures(ctx->st, k->name, now, &n, &end)) !=
-	    EC_OK)
-		return rc;
-	if (n < API_LOGIN_NAME_BACKOFF_AFTER)
-		return EC_OK;
-	if ((rc = store_login_failures(ctx->st, k->backoff, now, &bn, &bend)) !=
-	    EC_OK)
-		return rc;
-	if (bn > 0)
-		return api_refuse_after(res, EC_THROTTLED,
-					(bend - now + 999) / 1000);
-	return EC_OK;
-}
-
-/* One failure counted under every key (each its own small transaction;
- * the first error wins). */
-static enum ecode api_login_failed(struct api_ctx *ctx,
-				   const struct api_throttle_keys *k,
-				   int64_t now)
-{
-	enum ecode rc;
-	int n;
-	int64_t end;
-
-	metrics_inc(METRIC_LOGIN_FAILURES);
-	if ((rc = store_login_failure_add(ctx->st, k->pair, now,
-					  API_LOGIN_WINDOW_MS)) != EC_OK ||
-	    (rc = store_login_failure_add(ctx->st, k->addr, now,
-					  API_LOGIN_WINDOW_MS)) != EC_OK ||
-	    (rc = store_login_failure_add(ctx->st, k->name, now,
-					  API_LOGIN_WINDOW_MS)) != EC_OK ||
-	    (rc = store_login_failures(ctx->st, k->name, now, &n, &end)) !=
-		    EC_OK)
-		return rc;
-	if (n >= API_LOGIN_NAME_BACKOFF_AFTER)
-		rc = store_login_failure_add(ctx->st, k->backoff, now,
-					     API_LOGIN_BACKOFF_MS);
-	return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
-}
 
 /* Issue 9: a login ends the session whose cookie it arrived with (a fixed
  * or stolen cookie does not survive the owner signing in again). */
@@ -455,7 +307,7 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 {
 	const char *username, *password;
 	char sid[AUTH_SID_HEX_LEN + 1], key[AUTH_SID_HEX_LEN + 1];
-	struct api_throttle_keys keys;
+	struct guard_login_keys keys;
 	struct store_user user;
 	struct json_object *obj;
 	int64_t now = clock_wall_ms();
@@ -467,14 +319,13 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	    (rc = request_field_string(req, "password", &password)) != EC_OK)
 		return rc;
 	/* Before any verification: each costs a yescrypt run. */
-	if ((rc = api_rate(api_limits(ctx->cfg)->login, "l", api_addr(req),
-			   res)) != EC_OK)
+	if ((rc = api_rate(ctx, GUARD_LOGIN, guard_addr(req), res)) != EC_OK)
 		return rc;
 	/* A name that could never be registered is simply unknown (one
 	 * message for every failure, SPEC); it still counts against the
 	 * address. */
 	if (auth_check_username(username) != EC_OK) {
-		api_throttle_keys("-", api_addr(req), &keys);
+		guard_login_keys("-", guard_addr(req), &keys);
 		if ((rc = api_login_throttled(ctx, &keys, now, res)) != EC_OK)
 			return rc;
 		auth_verify_dummy(password);
@@ -483,7 +334,7 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 					     API_LOGIN_WINDOW_MS);
 		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 	}
-	api_throttle_keys(username, api_addr(req), &keys);
+	guard_login_keys(username, guard_addr(req), &keys);
 	rc = api_login_throttled(ctx, &keys, now, res);
 	if (rc != EC_OK) {
 		metrics_inc(METRIC_LOGIN_FAILURES);
@@ -899,10 +750,9 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	/* Issue 9: one user (or address) cannot push everyone past the
 	 * retention, which would send every briefly-away client a reset. */
 	snprintf(sid_key, sizeof(sid_key), "%lld", (long long)s.id);
-	if ((rc = api_rate(api_limits(ctx->cfg)->emit_session, "s", sid_key,
-			   res)) != EC_OK ||
-	    (rc = api_rate(api_limits(ctx->cfg)->emit_addr, "a", api_addr(req),
-			   res)) != EC_OK)
+	if ((rc = api_rate(ctx, GUARD_EMIT_SESSION, sid_key, res)) != EC_OK ||
+	    (rc = api_rate(ctx, GUARD_EMIT_ADDR, guard_addr(req), res)) !=
+		    EC_OK)
 		return rc;
 	if ((rc = request_field_string(req, "event", &event)) != EC_OK ||
 	    (rc = io_check_client_event(event)) != EC_OK)
@@ -927,28 +777,6 @@ out:
 }
 
 /* ---- GET /health, /metrics ---- */
-
-static bool api_is_loopback(const char *addr)
-{
-	if (!addr)
-		return false;
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	       strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
-/* Issue 9: /metrics and /health's details need the bearer token; loopback
- * alone is enough only with EMITCGI_METRICS_LOOPBACK=1, since a local TLS
- * terminator or tunnel makes every client loopback. */
-static bool api_metrics_allowed(struct api_ctx *ctx, const struct request *req)
-{
-	const char *token = ctx->cfg->metrics_token;
-
-	if (ctx->cfg->metrics_loopback && api_is_loopback(req->remote_addr))
-		return true;
-	return *token && req->authorization &&
-	       strncasecmp(req->authorization, "Bearer ", 7) == 0 &&
-	       auth_token_equal(req->authorization + 7, token);
-}
 
 static const char *api_db_state(enum ecode rc)
 {
@@ -977,7 +805,7 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	struct hub_stats hs = { 0 };
 	struct store_snapshot snap;
 	struct json_object *obj, *subs;
-	bool details = api_metrics_allowed(ctx, req);
+	bool details = guard_metrics_allowed(ctx->cfg, req);
 	int version = 0;
 	enum ecode rc;
 
@@ -1047,7 +875,7 @@ static enum ecode api_metrics(struct api_ctx *ctx, struct request *req,
 	struct hub_stats hs = { 0 };
 	enum ecode rc;
 
-	if (!api_metrics_allowed(ctx, req))
+	if (!guard_metrics_allowed(ctx->cfg, req))
 		return EC_FORBIDDEN;
 	if (ctx->hub)
 		hub_get_stats(ctx->hub, &hs);
@@ -1111,7 +939,7 @@ static enum ecode api_dispatch(struct api_ctx *ctx, struct request *req,
 	enum ecode rc;
 
 	if (req->method == REQUEST_POST) {
-		if ((rc = api_check_origin(ctx->cfg, req)) != EC_OK)
+		if ((rc = guard_check_origin(ctx->cfg, req)) != EC_OK)
 			return rc;
 		if ((rc = request_parse_body(req)) != EC_OK)
 			return rc;
