@@ -3,8 +3,13 @@
 # the tests need, build with -Werror and ASan/UBSan, run every test suite
 # (unit, integration through lighttpd/nginx/Apache, headless Chromium),
 # `make check-style` and `make distcheck`, and end with one line:
-# "N passed, N failed[, N skipped]" (a failed check-style or distcheck
-# counts as one failure).
+# "N passed, N failed[, N skipped]" (a failed check-style, distcheck,
+# cppcheck, valgrind or fuzz step counts as one failure).
+# Issue 9 steps, each bounded: cppcheck on src/ (seconds); the unit tests
+# under valgrind memcheck in a second build without sanitizers (_build-vg,
+# hardened; a few minutes); every libFuzzer target for
+# EMITCGI_FUZZ_SECONDS (45) each, what they find merged into
+# tests/fuzz/corpus/ of this clone (tools/fuzz.sh).
 # Exit status 0 only when nothing failed.
 set -eu
 cd "$(dirname "$0")"
@@ -19,7 +24,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	      libfcgi-dev libsqlite3-dev libjson-c-dev libcrypt-dev check
 	      curl jq sqlite3 lighttpd nginx-light apache2 libapache2-mod-fcgid
 	      spawn-fcgi chromium procps iproute2 psmisc util-linux systemd
-	      clang-format"
+	      clang-format libsodium-dev clang valgrind cppcheck"
 	# the PostgreSQL store (libpq) and the server its tests start
 	pkgs="$pkgs libpq-dev postgresql"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
@@ -72,6 +77,42 @@ for f in $(grep -lE '^(FAIL|ERROR)' tests/*/*.log 2>/dev/null); do
 	tail -60 "$f"
 done
 
+# ---- issue 9: static analysis, memcheck, fuzzing (bounded) ----
+extra_failed=0
+log "cppcheck src/"
+if command -v cppcheck >/dev/null 2>&1; then
+	if ! cppcheck --error-exitcode=1 --enable=warning,portability --std=c11 -q \
+		-D__linux__ -I"$top/src" -I"$top/src/store" -I. \
+		--suppress=missingIncludeSystem "$top/src"; then
+		extra_failed=$((extra_failed + 1))
+		log "cppcheck FAILED"
+	fi
+else
+	log "cppcheck not installed: skipped"
+fi
+log "unit tests under valgrind (build without sanitizers in _build-vg)"
+if command -v valgrind >/dev/null 2>&1; then
+	rm -rf "$top/_build-vg" && mkdir "$top/_build-vg"
+	if (cd "$top/_build-vg" && ../configure --enable-werror -q &&
+		make -j2 >/dev/null && make -j2 $(cd "$top" &&
+		ls tests/unit/test_*.c | sed 's/\.c$//') >/dev/null) &&
+		timeout 1800 sh "$top/tools/valgrind.sh" "$top/_build-vg" 300; then
+		:
+	else
+		extra_failed=$((extra_failed + 1))
+		log "valgrind FAILED (logs in _build-vg/valgrind/)"
+	fi
+else
+	log "valgrind not installed: skipped"
+fi
+log "libFuzzer targets, ${EMITCGI_FUZZ_SECONDS:-45} s each"
+fuzz_rc=0
+timeout 900 sh "$top/tools/fuzz.sh" . "${EMITCGI_FUZZ_SECONDS:-45}" || fuzz_rc=$?
+case $fuzz_rc in
+0 | 77) ;;
+*) extra_failed=$((extra_failed + 1)); log "fuzzing FAILED (inputs in tests/fuzz/corpus/*/crash-*)" ;;
+esac
+
 count() { sed -n "s/^# $1: *\([0-9]*\).*/\1/p" test-suite.log | head -1; }
 if [ ! -f test-suite.log ]; then
 	tail -40 check.log
@@ -82,7 +123,7 @@ pass=$(count PASS); fail=$(count FAIL); skip=$(count SKIP)
 xfail=$(count XFAIL); xpass=$(count XPASS); error=$(count ERROR)
 # Unit and integration suites report TAP; the counts are of test points.
 pass=$((pass + xfail))
-fail=$((fail + xpass + error + distcheck_failed + style_failed))
+fail=$((fail + xpass + error + distcheck_failed + style_failed + extra_failed))
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
 else

@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "fcc_source.h"
+#include "guard.h"
 #include "io.h"
 #include "log.h"
 #include "login.h"
@@ -45,7 +46,12 @@
 struct api_error_row {
 	int status;
 	const char *message;
+	int retry_after_s; /* 0: none, or 1 for a 503 */
 };
+
+/* A fault of the database file or disk: an operator must act, so clients
+ * are told to come back later than for a busy lock. */
+#define API_DB_FAULT_RETRY_S 10
 
 static const struct api_error_row api_errors[EC__COUNT] = {
 	[EC_NOMEM] = { 500, "out of memory" },
@@ -82,6 +88,17 @@ static const struct api_error_row api_errors[EC__COUNT] = {
 	[EC_TOO_MANY_WAITERS] = { 503, "too many subscribers, retry later" },
 	[EC_UNAVAILABLE] = { 503, "service unavailable" },
 	[EC_INTERNAL] = { 500, "internal error" },
+	[EC_DB_READONLY] = { 503, "the database is read-only, retry later",
+			     API_DB_FAULT_RETRY_S },
+	[EC_DB_FULL] = { 503, "the database is full, retry later",
+			 API_DB_FAULT_RETRY_S },
+	[EC_DB_CORRUPT] = { 503, "the database is damaged, retry later",
+			    API_DB_FAULT_RETRY_S },
+	[EC_DB_IOERR] = { 503,
+			  "the database cannot be read or written, retry "
+			  "later",
+			  API_DB_FAULT_RETRY_S },
+	[EC_RATE_LIMITED] = { 429, "too many requests, retry later" },
 };
 
 void api_error(struct response *res, enum ecode rc, const char *message)
@@ -104,27 +121,67 @@ void api_error(struct response *res, enum ecode rc, const char *message)
 		response_init(res);
 		response_status(res, 500);
 	}
-	if (status == 503)
+	if (row && row->retry_after_s > 0) {
+		char retry[16];
+
+		snprintf(retry, sizeof(retry), "%d", row->retry_after_s);
+		response_header(res, "Retry-After", retry);
+	} else if (status == 503) {
 		response_header(res, "Retry-After", "1");
+	}
+}
+
+/* 429 with the seconds until the limit lets the client in again. */
+static enum ecode api_refuse_after(struct response *res, enum ecode rc,
+				   int64_t retry_after_s)
+{
+	char retry[32];
+
+	if (retry_after_s < 1)
+		retry_after_s = 1;
+	api_error(res, rc, NULL);
+	snprintf(retry, sizeof(retry), "%lld", (long long)retry_after_s);
+	response_header(res, "Retry-After", retry);
+	return rc;
+}
+
+/* ---- issue 9: what guard.c decides, as HTTP ---- */
+
+/* A guard_rate() refusal as 429 + Retry-After. */
+static enum ecode api_rate(struct api_ctx *ctx, enum guard_limit which,
+			   const char *id, struct response *res)
+{
+	int retry_s = 1;
+
+	if (guard_rate(ctx->cfg, which, id, clock_mono_ms(), &retry_s))
+		return EC_OK;
+	metrics_inc(METRIC_RATE_LIMITED);
+	return api_refuse_after(res, EC_RATE_LIMITED, retry_s);
+}
+
+static enum ecode api_login_throttled(struct api_ctx *ctx,
+				      const struct guard_login_keys *k,
+				      int64_t now, struct response *res)
+{
+	int64_t retry_s = 0;
+	enum ecode rc = guard_login_check(ctx->st, k, now, &retry_s);
+
+	if (rc == EC_THROTTLED)
+		return api_refuse_after(res, rc, retry_s);
+	return rc;
+}
+
+static enum ecode api_login_failed(struct api_ctx *ctx,
+				   const struct guard_login_keys *k,
+				   int64_t now)
+{
+	enum ecode rc = guard_login_failed(ctx->st, k, now);
+
+	metrics_inc(METRIC_LOGIN_FAILURES);
+	return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 }
 
 /* ---- small helpers ---- */
-
-/* A non-negative decimal integer that fits int64_t, nothing else. */
-static enum ecode api_parse_id(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
-		return EC_INVALID_PARAM;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return EC_INVALID_PARAM;
-	*out = v;
-	return EC_OK;
-}
 
 static enum ecode api_send_json(struct response *res, int status,
 				struct json_object *obj)
@@ -152,46 +209,42 @@ static enum ecode api_add(struct json_object *obj, const char *key,
 	return EC_OK;
 }
 
-/* SPEC: a POST whose Origin names another host is refused.  Origin is
- * "scheme://host[:port]" (RFC 6454); compare its authority with Host. */
-static enum ecode api_check_origin(const struct request *req)
-{
-	const char *authority;
-
-	if (req->method != REQUEST_POST || !req->origin)
-		return EC_OK;
-	authority = strstr(req->origin, "://");
-	if (!authority || !req->host)
-		return EC_FORBIDDEN;
-	authority += 3;
-	if (strcasecmp(authority, req->host) != 0)
-		return EC_FORBIDDEN;
-	return EC_OK;
-}
-
 static enum ecode api_session(struct api_ctx *ctx, const struct request *req,
 			      struct store_session *s)
 {
 	enum ecode rc;
 
+	char key[AUTH_SID_HEX_LEN + 1];
+
 	if (!req->has_sid)
 		return EC_UNAUTHORIZED;
-	rc = store_session_find(ctx->st, req->sid, clock_wall_ms(), s);
+	if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+		return rc;
+	rc = store_session_find(ctx->st, key, clock_wall_ms(), s);
 	if (rc == EC_NOT_FOUND)
 		return EC_UNAUTHORIZED;
 	return rc;
 }
 
-static enum ecode api_set_cookie(struct response *res,
+/* Issue 9: the cookie goes to the API only (Path= the base, not every
+ * application on the host).  Under HTTPS (or EMITCGI_COOKIE_SECURE=1
+ * behind a TLS terminator) it is Secure and prefixed: "__Host-" when the
+ * API is at the root ("__Host-" demands Path=/, RFC 6265bis 4.1.3.2), else
+ * "__Secure-", which allows the path.  request.c reads all three names. */
+static enum ecode api_set_cookie(struct api_ctx *ctx, struct response *res,
 				 const struct request *req, const char *sid,
 				 int max_age_s)
 {
-	char cookie[256];
+	const char *base = ctx->cfg->base;
+	bool secure = req->https || ctx->cfg->cookie_secure;
+	const char *prefix = !secure ? "" : *base ? "__Secure-" : "__Host-";
+	char cookie[CONFIG_BASE_MAX + 256];
 
 	snprintf(cookie, sizeof(cookie),
-		 REQUEST_SID_COOKIE
-		 "=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
-		 sid, max_age_s, req->https ? "; Secure" : "");
+		 "%s" REQUEST_SID_COOKIE
+		 "=%s; HttpOnly; SameSite=Lax; Path=%s; Max-Age=%d%s",
+		 prefix, sid, *base ? base : "/", max_age_s,
+		 secure ? "; Secure" : "");
 	return response_header(res, "Set-Cookie", cookie);
 }
 
@@ -211,6 +264,9 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 	if ((rc = auth_check_username(username)) != EC_OK ||
 	    (rc = auth_check_password(password, strlen(password))) != EC_OK)
 		return rc;
+	/* Counted once the input is valid, before the costly hash. */
+	if ((rc = api_rate(ctx, GUARD_REGISTER, guard_addr(req), res)) != EC_OK)
+		return rc;
 	if ((rc = auth_hash_password(password, hash, sizeof(hash))) != EC_OK)
 		return rc;
 	rc = store_user_add(ctx->st, username, hash, clock_wall_ms());
@@ -229,32 +285,29 @@ static enum ecode api_register(struct api_ctx *ctx, struct request *req,
 
 /* ---- POST /login ---- */
 
-static enum ecode api_login_throttled(struct api_ctx *ctx, const char *username,
-				      int64_t now, struct response *res)
+/* Issue 9: a login ends the session whose cookie it arrived with (a fixed
+ * or stolen cookie does not survive the owner signing in again). */
+static enum ecode api_revoke_arriving(struct api_ctx *ctx,
+				      const struct request *req)
 {
-	int64_t window_end;
-	int failures;
-	char retry[32];
+	struct presence_change presence;
+	char key[AUTH_SID_HEX_LEN + 1];
 	enum ecode rc;
 
-	rc = store_login_failures(ctx->st, username, now, &failures,
-				  &window_end);
-	if (rc != EC_OK)
-		return rc;
-	if (failures < API_LOGIN_MAX_FAILURES)
+	if (!req->has_sid)
 		return EC_OK;
-	api_error(res, EC_THROTTLED, NULL);
-	snprintf(retry, sizeof(retry), "%lld",
-		 (long long)((window_end - now + 999) / 1000));
-	response_header(res, "Retry-After", retry);
-	return EC_THROTTLED;
+	if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+		return rc;
+	rc = presence_logout(ctx->st, key, &presence);
+	return rc == EC_NOT_FOUND ? EC_OK : rc;
 }
 
 static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 			    struct response *res)
 {
 	const char *username, *password;
-	char sid[AUTH_SID_HEX_LEN + 1];
+	char sid[AUTH_SID_HEX_LEN + 1], key[AUTH_SID_HEX_LEN + 1];
+	struct guard_login_keys keys;
 	struct store_user user;
 	struct json_object *obj;
 	int64_t now = clock_wall_ms();
@@ -265,14 +318,24 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	if ((rc = request_field_string(req, "username", &username)) != EC_OK ||
 	    (rc = request_field_string(req, "password", &password)) != EC_OK)
 		return rc;
+	/* Before any verification: each costs a yescrypt run. */
+	if ((rc = api_rate(ctx, GUARD_LOGIN, guard_addr(req), res)) != EC_OK)
+		return rc;
 	/* A name that could never be registered is simply unknown (one
-	 * message for every failure, SPEC). */
+	 * message for every failure, SPEC); it still counts against the
+	 * address. */
 	if (auth_check_username(username) != EC_OK) {
+		guard_login_keys("-", guard_addr(req), &keys);
+		if ((rc = api_login_throttled(ctx, &keys, now, res)) != EC_OK)
+			return rc;
 		auth_verify_dummy(password);
 		metrics_inc(METRIC_LOGIN_FAILURES);
-		return EC_BAD_CREDENTIALS;
+		rc = store_login_failure_add(ctx->st, keys.addr, now,
+					     API_LOGIN_WINDOW_MS);
+		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 	}
-	rc = api_login_throttled(ctx, username, now, res);
+	guard_login_keys(username, guard_addr(req), &keys);
+	rc = api_login_throttled(ctx, &keys, now, res);
 	if (rc != EC_OK) {
 		metrics_inc(METRIC_LOGIN_FAILURES);
 		return rc;
@@ -285,22 +348,25 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	else if ((rc = auth_verify_password(password, user.password_hash,
 					    &ok)) != EC_OK)
 		return rc;
-	if (!ok) {
-		metrics_inc(METRIC_LOGIN_FAILURES);
-		rc = store_login_failure_add(ctx->st, username, now,
-					     API_LOGIN_WINDOW_MS);
-		return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
-	}
-	if ((rc = store_login_failures_clear(ctx->st, username)) != EC_OK ||
-	    (rc = auth_new_sid(sid)) != EC_OK)
+	if (!ok)
+		return api_login_failed(ctx, &keys, now);
+	/* The owner got in: this pair starts afresh (the name's and the
+	 * address's counts stay: they are about others). */
+	if ((rc = store_login_failures_clear(ctx->st, keys.pair)) != EC_OK ||
+	    (rc = api_revoke_arriving(ctx, req)) != EC_OK ||
+	    (rc = auth_new_sid(sid)) != EC_OK ||
+	    (rc = auth_sid_hash(sid, key)) != EC_OK)
 		return rc;
 
 	/* The lesson's io.on('connection') (login.c): the session goes
 	 * online and "user count" + "user" are emitted, in one transaction,
-	 * so the number is the count at the event's commit. */
-	rc = login_connect(ctx->st, sid, &user, now,
-			   now + (int64_t)ctx->cfg->session_ttl_s * 1000,
-			   &current_users);
+	 * so the number is the count at the event's commit.  The store
+	 * keeps the hash of the cookie, never the cookie. */
+	rc = login_connect_capped(ctx->st, key, &user, now,
+				  now + (int64_t)ctx->cfg->session_ttl_s * 1000,
+				  ctx->cfg->max_sessions_per_user,
+				  &current_users);
+	explicit_bzero(key, sizeof(key));
 	if (rc != EC_OK)
 		return rc;
 	metrics_inc(METRIC_LOGINS);
@@ -317,7 +383,7 @@ static enum ecode api_login(struct api_ctx *ctx, struct request *req,
 	}
 	if ((rc = api_send_json(res, 200, obj)) != EC_OK)
 		return rc;
-	return api_set_cookie(res, req, sid, ctx->cfg->session_ttl_s);
+	return api_set_cookie(ctx, res, req, sid, ctx->cfg->session_ttl_s);
 }
 
 /* ---- POST /logout ---- */
@@ -329,7 +395,11 @@ static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
 	enum ecode rc;
 
 	if (req->has_sid) {
-		rc = presence_logout(ctx->st, req->sid, &presence);
+		char key[AUTH_SID_HEX_LEN + 1];
+
+		if ((rc = auth_sid_hash(req->sid, key)) != EC_OK)
+			return rc;
+		rc = presence_logout(ctx->st, key, &presence);
 		if (rc != EC_OK)
 			return rc;
 		if (presence.changed)
@@ -338,7 +408,7 @@ static enum ecode api_logout(struct api_ctx *ctx, struct request *req,
 	}
 	if ((rc = response_empty(res, 204)) != EC_OK)
 		return rc;
-	return api_set_cookie(res, req, "", 0);
+	return api_set_cookie(ctx, res, req, "", 0);
 }
 
 /* ---- GET /me, /count ---- */
@@ -400,7 +470,9 @@ static bool api_needs_reset(const struct store_snapshot *snap, int64_t since)
 
 static bool api_has_room(struct api_ctx *ctx)
 {
-	return !ctx->hub || hub_has_room(ctx->hub);
+	if (ctx->hub)
+		return hub_has_room(ctx->hub);
+	return !ctx->wait_room || ctx->wait_room(ctx->wait_room_arg);
 }
 
 /* Brings the session online (SPEC: again whenever a client streams or
@@ -414,6 +486,10 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 	if ((rc = api_session(ctx, req, s)) != EC_OK)
 		return rc;
 	if (always_parks && !api_has_room(ctx))
+		return EC_TOO_MANY_WAITERS;
+	/* Issue 9: one session or user may not take every slot; hub_park()
+	 * counts again under its lock. */
+	if (ctx->hub && !hub_has_room_for(ctx->hub, s->id, s->user_id))
 		return EC_TOO_MANY_WAITERS;
 	return presence_seen(ctx->st, s,
 			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
@@ -433,6 +509,11 @@ static enum ecode api_replay_one(void *arg, const struct store_event *ev)
 	struct api_replay *r = arg;
 	enum ecode rc;
 
+	/* issue 9: ids follow each other (SQLite's AUTOINCREMENT counter
+	 * rolls back with its transaction); a hole means events were trimmed
+	 * under the reader, and api_replay() answers EC_NOT_FOUND */
+	if (ev->id != r->last_id + 1)
+		return EC_NOT_FOUND;
 	if (r->sse)
 		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
 	else
@@ -447,7 +528,10 @@ static enum ecode api_replay_one(void *arg, const struct store_event *ev)
 
 #define API_REPLAY_BATCH 1000
 
-/* Every retained event after `since`, oldest first. */
+/* Every retained event after `since`, oldest first.  EC_NOT_FOUND when an
+ * id is missing, the first one (since + 1) included (issue 9):
+ * housekeeping trimmed between the snapshot and this read, and resuming
+ * would skip events silently; the caller answers reset instead. */
 static enum ecode api_replay(struct api_ctx *ctx, struct api_replay *r,
 			     int64_t since)
 {
@@ -482,6 +566,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	struct store_snapshot snap;
 	const char *resume_text;
 	int64_t resume = -1;
+	bool reset;
 	char data[32];
 	enum ecode rc;
 
@@ -491,7 +576,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 			      ? req->last_event_id
 			      : request_param(req, "lastEventId");
 	if (resume_text && *resume_text &&
-	    (rc = api_parse_id(resume_text, &resume)) != EC_OK)
+	    (rc = request_parse_id(resume_text, &resume)) != EC_OK)
 		return rc;
 	if ((rc = api_waiter_begin(ctx, req, &s, true)) != EC_OK)
 		return rc;
@@ -506,13 +591,26 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	    (rc = sse_format_retry(&res->body, SSE_RETRY_MS)))
 		return rc;
 
-	if (resume >= 0 && !api_needs_reset(&snap, resume)) {
+	reset = resume < 0 || api_needs_reset(&snap, resume);
+	if (!reset) {
 		struct api_replay r = { .out = &res->body, .sse = true };
 
-		if ((rc = api_replay(ctx, &r, resume)) != EC_OK)
+		rc = api_replay(ctx, &r, resume);
+		if (rc == EC_NOT_FOUND) {
+			/* a gap: start over as a reset, on a new snapshot */
+			buf_reset(&res->body);
+			if ((rc = sse_format_retry(&res->body, SSE_RETRY_MS)) !=
+				    EC_OK ||
+			    (rc = store_snapshot(ctx->st, &snap)) != EC_OK)
+				return rc;
+			reset = true;
+		} else if (rc != EC_OK) {
 			return rc;
-		wait->cursor = r.last_id;
-	} else {
+		} else {
+			wait->cursor = r.last_id;
+		}
+	}
+	if (reset) {
 		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
 			return rc;
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) !=
@@ -525,6 +623,7 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	}
 	wait->kind = HUB_SSE;
 	wait->session_id = s.id;
+	wait->user_id = s.user_id;
 	wait->timeout_ms = 0;
 	metrics_inc(METRIC_STREAMS_OPENED);
 	return EC_OK;
@@ -560,10 +659,10 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	/* SPEC: since and timeout must be non-negative integers; a timeout
 	 * above the maximum is lowered to it.  Checked before anything else
 	 * so a bad request changes nothing. */
-	if (since_text && (rc = api_parse_id(since_text, &since)) != EC_OK)
+	if (since_text && (rc = request_parse_id(since_text, &since)) != EC_OK)
 		return EC_INVALID_PARAM;
 	if (timeout_text &&
-	    (rc = api_parse_id(timeout_text, &timeout)) != EC_OK)
+	    (rc = request_parse_id(timeout_text, &timeout)) != EC_OK)
 		return EC_INVALID_PARAM;
 	if (timeout > ctx->cfg->poll_timeout_s)
 		timeout = ctx->cfg->poll_timeout_s;
@@ -590,7 +689,23 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 					.sse = false,
 					.first = true };
 
-		if ((rc = api_replay(ctx, &r, since)) != EC_OK)
+		rc = api_replay(ctx, &r, since);
+		if (rc == EC_NOT_FOUND) {
+			/* a gap (see api_replay()): answer reset instead */
+			buf_reset(&body);
+			if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK ||
+			    (rc = longpoll_begin(&body)) != EC_OK ||
+			    (rc = api_snapshot_data(&snap, data,
+						    sizeof(data))) ||
+			    (rc = longpoll_add(&body, &first, snap.last_id,
+					       PRESENCE_EVENT_USER_COUNT,
+					       data)) ||
+			    (rc = longpoll_end(&body, snap.last_id, true)))
+				goto out;
+			rc = api_poll_reply(res, &body);
+			goto out;
+		}
+		if (rc != EC_OK)
 			goto out;
 		if (r.count > 0 || timeout == 0) {
 			if ((rc = longpoll_end(&body, r.last_id, false)) ==
@@ -607,6 +722,7 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	wait->kind = HUB_POLL;
 	wait->cursor = since;
 	wait->session_id = s.id;
+	wait->user_id = s.user_id;
 	wait->timeout_ms = (int)timeout * 1000;
 	*parked = true;
 out:
@@ -624,11 +740,19 @@ static enum ecode api_emit(struct api_ctx *ctx, struct request *req,
 	struct store_session s;
 	struct json_object *data = NULL, *obj;
 	const char *event;
+	char sid_key[24];
 	bool owned = false;
 	int64_t id;
 	enum ecode rc;
 
 	if ((rc = api_session(ctx, req, &s)) != EC_OK)
+		return rc;
+	/* Issue 9: one user (or address) cannot push everyone past the
+	 * retention, which would send every briefly-away client a reset. */
+	snprintf(sid_key, sizeof(sid_key), "%lld", (long long)s.id);
+	if ((rc = api_rate(ctx, GUARD_EMIT_SESSION, sid_key, res)) != EC_OK ||
+	    (rc = api_rate(ctx, GUARD_EMIT_ADDR, guard_addr(req), res)) !=
+		    EC_OK)
 		return rc;
 	if ((rc = request_field_string(req, "event", &event)) != EC_OK ||
 	    (rc = io_check_client_event(event)) != EC_OK)
@@ -654,12 +778,34 @@ out:
 
 /* ---- GET /health, /metrics ---- */
 
+static const char *api_db_state(enum ecode rc)
+{
+	switch (rc) {
+	case EC_DB_READONLY:
+		return "readonly";
+	case EC_DB_FULL:
+		return "full";
+	case EC_DB_CORRUPT:
+		return "corrupt";
+	case EC_DB_IOERR:
+		return "io_error";
+	case EC_DB_BUSY:
+		return "busy";
+	case EC_DB_SCHEMA:
+		return "schema";
+	default:
+		return "error";
+	}
+}
+
+/* Public: {"status"} only (issue 9); with the metrics rule, the details. */
 static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 			     struct response *res)
 {
 	struct hub_stats hs = { 0 };
 	struct store_snapshot snap;
 	struct json_object *obj, *subs;
+	bool details = guard_metrics_allowed(ctx->cfg, req);
 	int version = 0;
 	enum ecode rc;
 
@@ -671,22 +817,33 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 		if (!obj ||
 		    api_add(obj, "status",
 			    json_object_new_string("unavailable")) ||
-		    api_add(obj, "error",
-			    json_object_new_string(ecode_name(rc))) ||
-		    api_add(obj, "message",
-			    json_object_new_string(
-				    "the database is unusable")) ||
-		    api_add(obj, "database", json_object_new_string("error"))) {
+		    (details &&
+		     (api_add(obj, "error",
+			      json_object_new_string(ecode_name(rc))) ||
+		      api_add(obj, "message",
+			      json_object_new_string(
+				      "the database is unusable")) ||
+		      api_add(obj, "database",
+			      json_object_new_string(api_db_state(rc)))))) {
 			json_object_put(obj);
 			return EC_NOMEM;
 		}
-		return api_send_json(res, 503, obj);
+		rc = api_send_json(res, 503, obj);
+		if (rc == EC_OK)
+			rc = response_header(res, "Retry-After", "10");
+		return rc;
 	}
+	obj = json_object_new_object();
+	if (!obj || api_add(obj, "status", json_object_new_string("ok"))) {
+		json_object_put(obj);
+		return EC_NOMEM;
+	}
+	if (!details)
+		return api_send_json(res, 200, obj);
 	if (ctx->hub)
 		hub_get_stats(ctx->hub, &hs);
-	obj = json_object_new_object();
 	subs = json_object_new_object();
-	if (!obj || !subs ||
+	if (!subs ||
 	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
 	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
 	    api_add(subs, "max",
@@ -695,8 +852,7 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 		json_object_put(subs);
 		return EC_NOMEM;
 	}
-	if (api_add(obj, "status", json_object_new_string("ok")) ||
-	    api_add(obj, "database", json_object_new_string("ok")) ||
+	if (api_add(obj, "database", json_object_new_string("ok")) ||
 	    api_add(obj, "schemaVersion", json_object_new_int(version)) ||
 	    api_add(obj, "lastEventId", json_object_new_int64(snap.last_id)) ||
 	    api_add(obj, "currentUsers",
@@ -711,42 +867,16 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	return api_send_json(res, 200, obj);
 }
 
-static bool api_is_loopback(const char *addr)
-{
-	if (!addr)
-		return false;
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	       strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
-/* Constant time, so the token cannot be guessed byte by byte. */
-static bool api_token_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = (unsigned char)(la != lb);
-
-	for (size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return diff == 0;
-}
-
 static enum ecode api_metrics(struct api_ctx *ctx, struct request *req,
 			      struct response *res)
 {
-	const char *token = ctx->cfg->metrics_token;
 	struct metrics_gauges g = { .current_users = -1 };
 	struct store_snapshot snap;
 	struct hub_stats hs = { 0 };
 	enum ecode rc;
 
-	if (!api_is_loopback(req->remote_addr)) {
-		if (!*token)
-			return EC_FORBIDDEN;
-		if (!req->authorization ||
-		    strncasecmp(req->authorization, "Bearer ", 7) != 0 ||
-		    !api_token_equal(req->authorization + 7, token))
-			return EC_FORBIDDEN;
-	}
+	if (!guard_metrics_allowed(ctx->cfg, req))
+		return EC_FORBIDDEN;
 	if (ctx->hub)
 		hub_get_stats(ctx->hub, &hs);
 	g.sse_waiters = hs.sse_waiters;
@@ -809,7 +939,7 @@ static enum ecode api_dispatch(struct api_ctx *ctx, struct request *req,
 	enum ecode rc;
 
 	if (req->method == REQUEST_POST) {
-		if ((rc = api_check_origin(req)) != EC_OK)
+		if ((rc = guard_check_origin(ctx->cfg, req)) != EC_OK)
 			return rc;
 		if ((rc = request_parse_body(req)) != EC_OK)
 			return rc;
@@ -883,8 +1013,9 @@ enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 	if (rc == EC_OK)
 		rc = api_dispatch(ctx, req, route, res, wait, &parked);
 	if (rc != EC_OK) {
-		/* The throttle answer is already complete (its Retry-After). */
-		if (!(rc == EC_THROTTLED && res->status == 429))
+		/* A throttle's answer is already complete (its Retry-After). */
+		if (!((rc == EC_THROTTLED || rc == EC_RATE_LIMITED) &&
+		      res->status == 429))
 			api_error(res, rc, NULL);
 		parked = false;
 		if ((api_errors[rc].status >= 500 || !api_errors[rc].status) &&

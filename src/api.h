@@ -14,6 +14,7 @@
 #ifndef EMITCGI_API_H
 #define EMITCGI_API_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -24,13 +25,27 @@
 
 struct store;
 
-#define API_LOGIN_MAX_FAILURES 10 /* per username and window */
+/* Login throttles (issue 9, docs/SECURITY.md), each per window of
+ * API_LOGIN_WINDOW_MS: failures per (name, address) lock that pair; per
+ * address lock the address (spraying across names); per name, a much
+ * higher ceiling, past which attempts on the name are spaced
+ * API_LOGIN_BACKOFF_MS apart instead of refused for the window, so the
+ * owner's right password still gets through. */
+#define API_LOGIN_MAX_FAILURES 10	 /* per (name, address) */
+#define API_LOGIN_MAX_ADDR_FAILURES 50	 /* per address */
+#define API_LOGIN_NAME_BACKOFF_AFTER 100 /* per name */
+#define API_LOGIN_BACKOFF_MS 2000
 #define API_LOGIN_WINDOW_MS (15 * 60 * 1000)
 
 struct api_ctx {
 	const struct config *cfg;
 	struct store *st; /* this thread's connection */
-	struct hub *hub;  /* NULL in plain CGI mode: waits are always allowed */
+	struct hub *hub;  /* NULL in plain CGI mode */
+	/* Plain CGI (hub NULL): asked once a request is about to wait; false
+	 * answers 503 (issue 9: a cap across CGI processes, cgi.c).  NULL:
+	 * waits are always allowed. */
+	bool (*wait_room)(void *arg);
+	void *wait_room_arg;
 };
 
 enum api_result {
@@ -43,6 +58,7 @@ struct api_wait {
 	int64_t cursor;
 	int64_t session_id;
 	int timeout_ms;
+	int64_t user_id; /* for the hub's per-user cap (issue 9) */
 };
 
 /* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body

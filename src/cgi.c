@@ -6,10 +6,16 @@
  * woken by the notify file when any process commits events.  While it waits
  * this process also keeps its session online, takes idle sessions offline
  * and trims the log, as the FastCGI server's housekeeping thread does.
+ *
+ * Cap (issue 9): every waiting CGI process is a process, so waits are
+ * counted across processes: a waiter holds a write lock on one byte of
+ * <db>-cgi-slots (fcntl, released by the kernel when the process ends,
+ * however it ends); EMITCGI_MAX_SUBSCRIBERS bytes, none free -> 503.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,7 +38,44 @@ struct cgi_state {
 	struct runtime rt; /* rt.hub: only while a waiter is parked */
 	struct store *st;
 	sigset_t stop_signals;
+	int slot_fd; /* <db>-cgi-slots with our byte locked, or -1 */
 };
+
+/* api_ctx.wait_room: take a free byte of <db>-cgi-slots (see the top). */
+static bool cgi_wait_room(void *arg)
+{
+	struct cgi_state *cs = arg;
+	char path[CONFIG_PATH_MAX + 16];
+	off_t n = cs->cfg->max_subscribers, start;
+	int fd, n_path;
+
+	if (cs->slot_fd >= 0)
+		return true;
+	n_path = snprintf(path, sizeof(path), "%s-cgi-slots", cs->cfg->db_path);
+	if (n_path < 0 || (size_t)n_path >= sizeof(path))
+		return true; /* config.c caps the path; never here */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	if (fd < 0) {
+		/* no cap rather than no service: say so */
+		log_warn("cgi: %s: %s: waiters not counted", path,
+			 strerror(errno));
+		return true;
+	}
+	start = n > 0 ? (off_t)getpid() % n : 0;
+	for (off_t i = 0; i < n; i++) {
+		struct flock fl = { .l_type = F_WRLCK,
+				    .l_whence = SEEK_SET,
+				    .l_start = (start + i) % n,
+				    .l_len = 1 };
+
+		if (fcntl(fd, F_SETLK, &fl) == 0) {
+			cs->slot_fd = fd; /* held until the process ends */
+			return true;
+		}
+	}
+	(void)close(fd);
+	return false;
+}
 
 static long cgi_read(void *io, char *data, size_t len)
 {
@@ -72,6 +115,7 @@ static void cgi_touch(void *arg, const int64_t *ids, size_t n)
 static void *cgi_signal_main(void *arg)
 {
 	struct cgi_state *cs = arg;
+
 	int sig;
 
 	if (sigwait(&cs->stop_signals, &sig) == 0)
@@ -131,10 +175,15 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 	rc = hub_run(hub);
 	if (rc != EC_OK)
 		log_error("hub: %s", ecode_name(rc));
-	/* sigwait() is a cancellation point: stop the signal thread before
-	 * freeing the hub it could stop. */
+	/* Stop the signal thread before freeing the hub it could stop: one
+	 * of its own signals, so that it returns normally (hub_stop() on a
+	 * hub that has stopped is harmless).  Not pthread_cancel(): a thread
+	 * cancelled inside sigwait() leaves its frame's ASan redzones
+	 * poisoned, and ASan's thread exit then reports a false
+	 * stack-buffer-underflow in sigaltstack. */
 	if (have_sig_thread) {
-		pthread_cancel(sig_thread);
+		if (pthread_kill(sig_thread, SIGTERM) != 0)
+			pthread_cancel(sig_thread);
 		pthread_join(sig_thread, NULL);
 	}
 	runtime_set_hub(&cs->rt, NULL);
@@ -144,8 +193,10 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 
 int cgi_serve(const struct config *cfg)
 {
-	struct cgi_state cs = { .cfg = cfg };
-	struct api_ctx ctx = { .cfg = cfg };
+	struct cgi_state cs = { .cfg = cfg, .slot_fd = -1 };
+	struct api_ctx ctx = { .cfg = cfg,
+			       .wait_room = cgi_wait_room,
+			       .wait_room_arg = &cs };
 	struct request req;
 	struct response res;
 	struct api_wait wait = { 0 };
@@ -164,7 +215,13 @@ int cgi_serve(const struct config *cfg)
 		rc = cgi_store_open(&cs);
 	if (rc != EC_OK) {
 		log_error("cannot open %s: %s", cfg->db_path, ecode_name(rc));
-		api_error(&res, EC_UNAVAILABLE, "the database is unusable");
+		/* issue 9: a fault of the file is named (503, Retry-After) */
+		if (rc == EC_DB_READONLY || rc == EC_DB_FULL ||
+		    rc == EC_DB_CORRUPT || rc == EC_DB_IOERR)
+			api_error(&res, rc, NULL);
+		else
+			api_error(&res, EC_UNAVAILABLE,
+				  "the database is unusable");
 	} else {
 		ctx.st = cs.st;
 		result = api_serve(&ctx, &req, environ, cgi_read, NULL, &res,
@@ -180,6 +237,8 @@ int cgi_serve(const struct config *cfg)
 		status = cgi_wait(&cs, &wait);
 	if (cs.st)
 		store_close(cs.st);
+	if (cs.slot_fd >= 0)
+		(void)close(cs.slot_fd); /* the lock goes with it */
 	runtime_release(&cs.rt);
 	return status;
 }

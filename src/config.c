@@ -47,6 +47,18 @@ static const struct config_int config_ints[] = {
 	CONFIG_INT("EMITCGI_SESSION_TTL", session_ttl_s, 7 * 86400, 60,
 		   366 * 86400),
 	CONFIG_INT("EMITCGI_FCC_TESTING", fcc_testing, 0, 0, 1),
+	CONFIG_INT("EMITCGI_RATE_EMIT", rate_emit, 120, 0, 1000000),
+	CONFIG_INT("EMITCGI_RATE_LOGIN", rate_login, 60, 0, 1000000),
+	CONFIG_INT("EMITCGI_RATE_REGISTER", rate_register, 20, 0, 1000000),
+	CONFIG_INT("EMITCGI_COOKIE_SECURE", cookie_secure, 0, 0, 1),
+	CONFIG_INT("EMITCGI_METRICS_LOOPBACK", metrics_loopback, 0, 0, 1),
+	CONFIG_INT("EMITCGI_MAX_WAITERS_PER_SESSION", max_waiters_per_session,
+		   8, 1, 1000000),
+	CONFIG_INT("EMITCGI_MAX_WAITERS_PER_USER", max_waiters_per_user, 32, 1,
+		   1000000),
+	CONFIG_INT("EMITCGI_MAX_SESSIONS_PER_USER", max_sessions_per_user, 20,
+		   1, 100000),
+	CONFIG_INT("EMITCGI_DB_MAX_MB", db_max_mb, 0, 0, 1048576),
 };
 
 const char *config_default_db(void)
@@ -104,6 +116,46 @@ static enum ecode config_base(struct config *cfg, const char *value, char *msg,
 	}
 	return config_copy(cfg->base, sizeof(cfg->base), "EMITCGI_BASE", value,
 			   msg, msg_size);
+}
+
+/* EMITCGI_ORIGINS: origins (RFC 6454 serialisation, "https://host[:port]")
+ * separated by commas or spaces; no path, no trailing slash. */
+static enum ecode config_origins(struct config *cfg, const char *value,
+				 char *msg, size_t msg_size)
+{
+	const char *p = value;
+	enum ecode rc;
+
+	rc = config_copy(cfg->origins, sizeof(cfg->origins), "EMITCGI_ORIGINS",
+			 value, msg, msg_size);
+	if (rc != EC_OK)
+		return rc;
+	while (*p) {
+		size_t len;
+		const char *host;
+
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		if (strncmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else if (strncmp(p, "https://", 8) == 0)
+			host = p + 8;
+		else
+			host = NULL;
+		if (!host || host >= p + len ||
+		    memchr(host, '/', len - (size_t)(host - p)) ||
+		    memchr(p, '*', len)) {
+			snprintf(msg, msg_size,
+				 "EMITCGI_ORIGINS=%s: each origin must be "
+				 "http(s)://host[:port], separated by commas",
+				 value);
+			return EC_CONFIG;
+		}
+		p += len;
+	}
+	return EC_OK;
 }
 
 enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
@@ -171,6 +223,9 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	if (v && (rc = config_copy(
 			  cfg->metrics_token, sizeof(cfg->metrics_token),
 			  "EMITCGI_METRICS_TOKEN", v, msg, msg_size)) != EC_OK)
+		return rc;
+	v = get("EMITCGI_ORIGINS");
+	if (v && (rc = config_origins(cfg, v, msg, msg_size)) != EC_OK)
 		return rc;
 	return EC_OK;
 }

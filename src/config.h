@@ -20,6 +20,7 @@
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_BASE_MAX 256
 #define CONFIG_TOKEN_MAX 256
+#define CONFIG_ORIGINS_MAX 1024
 
 struct config {
 	char db_path[CONFIG_PATH_MAX]; /* EMITCGI_DB */
@@ -35,6 +36,17 @@ struct config {
 	int session_ttl_s;   /* EMITCGI_SESSION_TTL, 7 days */
 	char metrics_token[CONFIG_TOKEN_MAX]; /* EMITCGI_METRICS_TOKEN, "" */
 	int fcc_testing;		      /* EMITCGI_FCC_TESTING, 0 */
+	/* issue 9: throttles, quotas, cookies, origins (docs/SECURITY.md) */
+	int rate_emit;	      /* EMITCGI_RATE_EMIT, 120 a minute, 0 off */
+	int rate_login;	      /* EMITCGI_RATE_LOGIN, 60 a minute, 0 off */
+	int rate_register;    /* EMITCGI_RATE_REGISTER, 20 a minute, 0 off */
+	int cookie_secure;    /* EMITCGI_COOKIE_SECURE, 0 */
+	int metrics_loopback; /* EMITCGI_METRICS_LOOPBACK, 0 */
+	int max_waiters_per_session; /* EMITCGI_MAX_WAITERS_PER_SESSION, 8 */
+	int max_waiters_per_user;    /* EMITCGI_MAX_WAITERS_PER_USER, 32 */
+	int max_sessions_per_user;   /* EMITCGI_MAX_SESSIONS_PER_USER, 20 */
+	int db_max_mb;		     /* EMITCGI_DB_MAX_MB, 0: no cap */
+	char origins[CONFIG_ORIGINS_MAX]; /* EMITCGI_ORIGINS, "" */
 };
 
 /* Where config_load() reads a variable: getenv() in the program, a table in

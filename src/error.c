@@ -34,6 +34,11 @@ static const char *const ecode_names[EC__COUNT] = {
 	[EC_TOO_MANY_WAITERS] = "too_many_subscribers",
 	[EC_UNAVAILABLE] = "unavailable",
 	[EC_INTERNAL] = "internal_error",
+	[EC_DB_READONLY] = "database_readonly",
+	[EC_DB_FULL] = "database_full",
+	[EC_DB_CORRUPT] = "database_corrupt",
+	[EC_DB_IOERR] = "database_io_error",
+	[EC_RATE_LIMITED] = "rate_limited",
 };
 
 const char *ecode_name(enum ecode code)

@@ -45,6 +45,11 @@ enum ecode {
 	EC_TOO_MANY_WAITERS,   /* EMITCGI_MAX_SUBSCRIBERS reached */
 	EC_UNAVAILABLE,	       /* shutting down, or database unusable */
 	EC_INTERNAL,	       /* broken invariant that is not worth an abort */
+	EC_DB_READONLY,	 /* the database cannot be written (file, mount) */
+	EC_DB_FULL,	 /* disk or EMITCGI_DB_MAX_MB full */
+	EC_DB_CORRUPT,	 /* the file is damaged or not a database */
+	EC_DB_IOERR,	 /* the database cannot be opened or read/written */
+	EC_RATE_LIMITED, /* a token bucket (ratelimit.h) is empty */
 	EC__COUNT
 };
 

@@ -63,6 +63,83 @@
 #define HUB_DEFAULT_HEARTBEAT_MS 15000
 #define HUB_DEFAULT_STREAM_MAX_MS 600000
 
+/* ---- waiters per session and per user (issue 9), under hub->mu ----
+ *
+ * One table for both: key 2*session_id or 2*user_id+1, linear probing,
+ * deletion by backward shift (Knuth 6.4 algorithm R), so no tombstones.
+ * Sized at hub_new() for twice max_waiters keys: never full. */
+
+static size_t hub_count_find(struct hub *hub, int64_t key)
+{
+	size_t i = (size_t)((uint64_t)key * 0x9E3779B97F4A7C15ULL) &
+		   hub->counts_mask;
+
+	while (hub->counts[i].key && hub->counts[i].key != key)
+		i = (i + 1) & hub->counts_mask;
+	return i;
+}
+
+static int hub_count_get(struct hub *hub, int64_t key)
+{
+	return hub->counts ? hub->counts[hub_count_find(hub, key)].n : 0;
+}
+
+static void hub_count_add(struct hub *hub, int64_t key, int d)
+{
+	size_t i, j, k;
+
+	if (!hub->counts)
+		return;
+	i = hub_count_find(hub, key);
+	hub->counts[i].key = key;
+	hub->counts[i].n += d;
+	if (hub->counts[i].n > 0)
+		return;
+	/* Remove i, shifting back the entries whose probe passed it. */
+	hub->counts[i].key = 0;
+	hub->counts[i].n = 0;
+	for (j = (i + 1) & hub->counts_mask; hub->counts[j].key;
+	     j = (j + 1) & hub->counts_mask) {
+		k = (size_t)((uint64_t)hub->counts[j].key *
+			     0x9E3779B97F4A7C15ULL) &
+		    hub->counts_mask;
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
+			hub->counts[i] = hub->counts[j];
+			hub->counts[j].key = 0;
+			hub->counts[j].n = 0;
+			i = j;
+		}
+	}
+}
+
+static bool hub_count_room(struct hub *hub, int64_t session_id, int64_t user_id)
+{
+	if (hub->opts.max_per_session > 0 && session_id > 0 &&
+	    hub_count_get(hub, 2 * session_id) >= hub->opts.max_per_session)
+		return false;
+	if (hub->opts.max_per_user > 0 && user_id > 0 &&
+	    hub_count_get(hub, 2 * user_id + 1) >= hub->opts.max_per_user)
+		return false;
+	return true;
+}
+
+static void hub_count_claim(struct hub *hub, const struct waiter *w)
+{
+	if (w->session_id > 0)
+		hub_count_add(hub, 2 * w->session_id, 1);
+	if (w->user_id > 0)
+		hub_count_add(hub, 2 * w->user_id + 1, 1);
+}
+
+static void hub_count_release(struct hub *hub, const struct waiter *w)
+{
+	if (w->session_id > 0)
+		hub_count_add(hub, 2 * w->session_id, -1);
+	if (w->user_id > 0)
+		hub_count_add(hub, 2 * w->user_id + 1, -1);
+}
+
 /* One entry per enum hub_kind. */
 static const struct hub_policy *const hub_policies[HUB_KINDS] = {
 	[HUB_SSE] = &hub_sse_policy,
@@ -109,6 +186,9 @@ void hub_waiter_close(struct hub *hub, struct waiter *w)
 	}
 	w->state = HUB_WAITER_DEAD;
 	list_append(&hub->dead, &w->link);
+	pthread_mutex_lock(&hub->mu);
+	hub_count_release(hub, w);
+	pthread_mutex_unlock(&hub->mu);
 	atomic_fetch_sub(&hub->n_waiters, 1);
 }
 
@@ -465,6 +545,17 @@ static void hub_touch(struct hub *hub)
 			if (w->session_id > 0 && n < cap)
 				hub->touch_ids[n++] = w->session_id;
 		}
+	/* Issue 9: one write per session, however many waiters it has (a
+	 * session may hold up to max_per_session of them). */
+	if (n > 1) {
+		size_t u = 1;
+
+		qsort(hub->touch_ids, n, sizeof(*hub->touch_ids), cmp_i64);
+		for (size_t i = 1; i < n; i++)
+			if (hub->touch_ids[i] != hub->touch_ids[u - 1])
+				hub->touch_ids[u++] = hub->touch_ids[i];
+		n = u;
+	}
 	/* Also when n is 0: the callee must learn that its last waiter
 	 * left, or it would keep those sessions online for ever. */
 	hub->opts.touch(hub->opts.touch_ctx, hub->touch_ids, n);
@@ -617,6 +708,22 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	list_init(&hub->dead);
 	event_ring_init(&hub->ring, NULL, 0);
 	buf_init(&hub->body, HUB_POLL_BODY_MAX);
+	if (opts->max_per_session > 0 || opts->max_per_user > 0) {
+		/* two keys per waiter at most, at most half full */
+		size_t n = 64;
+
+		while (opts->max_waiters > 0 &&
+		       n < 4 * (size_t)opts->max_waiters)
+			n <<= 1;
+		if (opts->max_waiters <= 0)
+			n = 1u << 16;
+		hub->counts = calloc(n, sizeof(*hub->counts));
+		if (!hub->counts) {
+			rc = EC_NOMEM;
+			goto fail;
+		}
+		hub->counts_mask = n - 1;
+	}
 	hub->db_path = strdup(opts->db_path);
 	if (!hub->db_path) {
 		rc = EC_NOMEM;
@@ -672,6 +779,7 @@ void hub_free(struct hub *hub)
 	store_close(hub->store);
 	loop_free(hub->loop);
 	pthread_mutex_destroy(&hub->mu);
+	free(hub->counts);
 	free(hub->db_path);
 	free(hub);
 }
@@ -705,6 +813,7 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	w->state = HUB_WAITER_QUEUED;
 	w->cursor = spec->cursor;
 	w->session_id = spec->session_id;
+	w->user_id = spec->user_id;
 	w->end_ms = spec->timeout_ms; /* until adoption starts the clock */
 
 	pthread_mutex_lock(&hub->mu);
@@ -713,7 +822,10 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	else if (hub->opts.max_waiters > 0 &&
 		 atomic_load(&hub->n_waiters) >= hub->opts.max_waiters)
 		rc = EC_TOO_MANY_WAITERS;
+	else if (!hub_count_room(hub, w->session_id, w->user_id))
+		rc = EC_TOO_MANY_WAITERS;
 	else {
+		hub_count_claim(hub, w);
 		atomic_fetch_add(&hub->n_waiters, 1);
 		list_append(&hub->queue, &w->link);
 	}
@@ -731,6 +843,16 @@ bool hub_has_room(struct hub *hub)
 {
 	return hub->opts.max_waiters <= 0 ||
 	       atomic_load(&hub->n_waiters) < hub->opts.max_waiters;
+}
+
+bool hub_has_room_for(struct hub *hub, int64_t session_id, int64_t user_id)
+{
+	bool room;
+
+	pthread_mutex_lock(&hub->mu);
+	room = hub_count_room(hub, session_id, user_id);
+	pthread_mutex_unlock(&hub->mu);
+	return room;
 }
 
 void hub_end_sessions(struct hub *hub, const int64_t *ids, size_t n)
@@ -765,7 +887,17 @@ void hub_events_committed(struct hub *hub)
 
 enum ecode hub_run(struct hub *hub)
 {
-	return loop_run(hub->loop);
+	enum ecode rc = loop_run(hub->loop);
+
+	/* Issue 9: the hub never ends quietly.  Every parked client depends
+	 * on it; the caller must end the process (non-zero) so that systemd
+	 * or the web server starts a new one, and here is the line saying
+	 * why, whatever the caller does. */
+	if (rc != EC_OK)
+		log_error("hub: the event loop failed (%s): %d waiters will "
+			  "not be served",
+			  ecode_name(rc), atomic_load(&hub->n_waiters));
+	return rc;
 }
 
 void hub_stop(struct hub *hub)

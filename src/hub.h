@@ -60,6 +60,10 @@ struct hub_options {
 	hub_touch_fn *touch;   /* may be NULL */
 	void *touch_ctx;
 	int touch_every_ms;
+	/* issue 9: hub_park() refuses (EC_TOO_MANY_WAITERS) past this many
+	 * waiters of one session / of one user; 0 = no cap. */
+	int max_per_session;
+	int max_per_user;
 };
 
 enum hub_kind {
@@ -81,6 +85,7 @@ struct hub_waiter_spec {
 	int64_t cursor;	     /* deliver events with id > cursor */
 	int64_t session_id;  /* for presence */
 	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
+	int64_t user_id;     /* for max_per_user; 0: not counted */
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);
@@ -88,12 +93,18 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out);
 void hub_free(struct hub *hub);
 
 /* Parks a waiter.  On EC_OK the hub owns spec->fd (and in_fd) and will
- * close it.  On error (EC_TOO_MANY_WAITERS, EC_UNAVAILABLE when stopping,
+ * close it.  On error (EC_TOO_MANY_WAITERS when max_waiters, or the
+ * session's or user's cap, is reached; EC_UNAVAILABLE when stopping;
  * EC_NOMEM) the caller still owns them. */
 enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec);
 
 /* False when max_waiters are parked: the caller answers 503 instead. */
 bool hub_has_room(struct hub *hub);
+
+/* False when session_id (or user_id, if > 0) already has its cap of
+ * waiters (hub_options max_per_session, max_per_user): a check before the
+ * work of a stream; hub_park() checks again under its lock. */
+bool hub_has_room_for(struct hub *hub, int64_t session_id, int64_t user_id);
 
 /* These sessions have ended (logout, expiry: presence_tick() tells): end
  * their waiters as hub_stop() would, streams closed, polls answered with
@@ -107,7 +118,9 @@ void hub_events_committed(struct hub *hub);
 
 /* Runs the loop until hub_stop() (or, with exit_when_idle, until no waiter
  * is left).  On stop every SSE stream is ended cleanly and every poll is
- * answered with the events it has (maybe none). */
+ * answered with the events it has (maybe none).  An error return means the
+ * loop failed: it is logged here, and the caller must end the process with
+ * a non-zero status (issue 9: nothing vital dies silently). */
 enum ecode hub_run(struct hub *hub);
 void hub_stop(struct hub *hub);
 

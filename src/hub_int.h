@@ -54,6 +54,7 @@ struct waiter {
 	} t;
 	int64_t cursor;
 	int64_t session_id;
+	int64_t user_id;     /* 0: not counted per user */
 	int64_t deadline_ms; /* SSE: next ping; POLL: timeout; CLOSING: end */
 	int64_t end_ms;	     /* SSE: stream_max; QUEUED: the poll timeout */
 	uint8_t kind;	     /* enum hub_kind */
@@ -65,6 +66,11 @@ struct waiter {
 struct hub_waiter_raw {
 	struct waiter w;
 	struct loop_io in_io;
+};
+
+struct hub_count {
+	int64_t key; /* 0: free */
+	int n;
 };
 
 struct hub {
@@ -84,6 +90,10 @@ struct hub {
 	size_t n_ended, cap_ended;
 	atomic_bool ended_req;
 	atomic_int n_waiters; /* queued, parked and closing */
+	/* under mu: waiters per session (key 2*id) and per user (2*id+1),
+	 * open addressing, capacity a power of two (hub.c hub_count_*) */
+	struct hub_count *counts;
+	size_t counts_mask;
 	atomic_bool queued, committed, stop_req;
 	atomic_int st_parked[HUB_KINDS];
 	_Atomic int64_t st_last_id;

@@ -40,6 +40,7 @@ struct login_conn {
 	const struct store_user *user;
 	int64_t now_ms;
 	int64_t expires_ms;
+	int max_sessions;      /* per user (issue 9); 0: no cap */
 	int64_t current_users; /* out */
 };
 
@@ -52,6 +53,12 @@ static enum ecode login_connection(struct store *st, void *arg)
 	int64_t currentUsers;
 	enum ecode rc;
 
+	/* issue 9: at most max_sessions per user, the oldest end first
+	 * (they expire now; housekeeping takes them offline with events) */
+	if (c->max_sessions > 0 &&
+	    (rc = store_user_sessions_cap(st, c->user->id, c->max_sessions - 1,
+					  c->now_ms)) != EC_OK)
+		return rc;
 	/* ++currentUsers: the session goes online, the new count comes back */
 	rc = store_session_insert(st, c->sid, c->user->id, c->now_ms,
 				  c->expires_ms, &currentUsers);
@@ -72,11 +79,21 @@ enum ecode login_connect(struct store *st, const char *sid,
 			 const struct store_user *user, int64_t now_ms,
 			 int64_t expires_ms, int64_t *current_users)
 {
+	return login_connect_capped(st, sid, user, now_ms, expires_ms, 0,
+				    current_users);
+}
+
+enum ecode login_connect_capped(struct store *st, const char *sid,
+				const struct store_user *user, int64_t now_ms,
+				int64_t expires_ms, int max_sessions,
+				int64_t *current_users)
+{
 	struct login_conn c = {
 		.sid = sid,
 		.user = user,
 		.now_ms = now_ms,
 		.expires_ms = expires_ms,
+		.max_sessions = max_sessions,
 	};
 	enum ecode rc;
 

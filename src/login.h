@@ -35,4 +35,13 @@ enum ecode login_connect(struct store *st, const char *sid,
 			 const struct store_user *user, int64_t now_ms,
 			 int64_t expires_ms, int64_t *current_users);
 
+/* The same, and first every unexpired session of the user but the newest
+ * max_sessions - 1 expires at now_ms (store_user_sessions_cap(); 0: no
+ * cap), in the same transaction: sessions per user stay at most
+ * max_sessions, the oldest ending first (issue 9). */
+enum ecode login_connect_capped(struct store *st, const char *sid,
+				const struct store_user *user, int64_t now_ms,
+				int64_t expires_ms, int max_sessions,
+				int64_t *current_users);
+
 #endif

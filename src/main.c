@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -58,6 +59,16 @@ static void main_usage(FILE *out)
 		"  EMITCGI_METRICS_TOKEN    bearer token for /metrics from afar [unset]\n"
 		"  EMITCGI_LOG_LEVEL        error, warn, info or debug [info]\n"
 		"  EMITCGI_FCC_TESTING      1 serves /_api/server.js (discloses source) [0]\n"
+		"  EMITCGI_RATE_EMIT        POST /emit a minute per session (x10 per address), 0 off [120]\n"
+		"  EMITCGI_RATE_LOGIN       POST /login a minute per address, 0 off [60]\n"
+		"  EMITCGI_RATE_REGISTER    POST /register a minute per address, 0 off [20]\n"
+		"  EMITCGI_COOKIE_SECURE    1: Secure, prefixed cookie behind a TLS terminator [0]\n"
+		"  EMITCGI_ORIGINS          allowed Origin values for POST, comma-separated [Host]\n"
+		"  EMITCGI_METRICS_LOOPBACK 1: /metrics and /health details from loopback [0]\n"
+		"  EMITCGI_MAX_WAITERS_PER_SESSION  streams and polls of one session [8]\n"
+		"  EMITCGI_MAX_WAITERS_PER_USER     streams and polls of one user [32]\n"
+		"  EMITCGI_MAX_SESSIONS_PER_USER    sessions of one user, oldest end first [20]\n"
+		"  EMITCGI_DB_MAX_MB        cap on the database file in MiB, 0 none [0]\n"
 		"\n"
 		"See emitcgi(8) and %s.\n",
 		config_default_db(),
@@ -141,7 +152,52 @@ static int main_useradd(const struct config *cfg, const char *name)
 	return status;
 }
 
-static int main_serve_fcgi(const struct config *cfg, int listen_fd)
+/* fds the program needs besides one per waiter: stdio, the listening
+ * socket, epoll, eventfds, inotify, and per accepting thread a SQLite
+ * connection (database, -wal, -shm) and a FastCGI connection. */
+#define MAIN_FDS_RESERVED 64
+#define MAIN_FDS_PER_THREAD 4
+
+/* Issue 9: under spawn-fcgi, lighttpd's bin-path or Apache the soft
+ * RLIMIT_NOFILE is often 1024 while EMITCGI_MAX_SUBSCRIBERS is 16000: every
+ * waiter past it would fail on accept with EMFILE.  Raise the soft limit
+ * to the hard one, then lower max_subscribers to what fits, saying so. */
+static void main_fit_fds(struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t reserved, fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("setrlimit(RLIMIT_NOFILE, %llu): %s",
+				 (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	reserved =
+		MAIN_FDS_RESERVED + (rlim_t)cfg->threads * MAIN_FDS_PER_THREAD;
+	fit = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 1;
+	if ((rlim_t)cfg->max_subscribers > fit) {
+		log_warn("EMITCGI_MAX_SUBSCRIBERS=%d lowered to %llu: open "
+			 "files are limited to %llu (raise LimitNOFILE= or "
+			 "ulimit -n)",
+			 cfg->max_subscribers, (unsigned long long)fit,
+			 (unsigned long long)rl.rlim_cur);
+		cfg->max_subscribers = (int)fit;
+	}
+}
+
+static int main_serve_fcgi(struct config *cfg, int listen_fd)
 {
 	enum ecode rc = store_migrate(cfg->db_path, NULL, NULL);
 
@@ -150,6 +206,7 @@ static int main_serve_fcgi(const struct config *cfg, int listen_fd)
 			cfg->db_path, ecode_name(rc));
 		return 1;
 	}
+	main_fit_fds(cfg);
 	return fcgi_serve(cfg, listen_fd);
 }
 
@@ -175,6 +232,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
+	store_set_max_bytes((int64_t)cfg.db_max_mb * 1024 * 1024);
 
 	if (argc >= 2 && !strcmp(argv[1], "init")) {
 		if (argc != 2) {

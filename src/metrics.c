@@ -26,6 +26,8 @@ static const struct {
 	[METRIC_STREAMS_OPENED] = { "emitcgi_streams_opened_total",
 				    "SSE streams opened." },
 	[METRIC_POLLS] = { "emitcgi_polls_total", "Long-poll requests." },
+	[METRIC_RATE_LIMITED] = { "emitcgi_rate_limited_total",
+				  "Requests refused by a rate limit (429)." },
 };
 
 void metrics_inc(enum metric m)

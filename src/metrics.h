@@ -23,6 +23,7 @@ enum metric {
 	METRIC_ERRORS_5XX,
 	METRIC_STREAMS_OPENED, /* SSE streams parked */
 	METRIC_POLLS,	       /* long-polls answered or parked */
+	METRIC_RATE_LIMITED,   /* 429 from a token bucket (issue 9) */
 	METRIC__COUNT
 };
 

@@ -121,7 +121,7 @@ static void request_set_method(struct request *req, const char *m)
 	if (!m)
 		m = "";
 	/* Kept for logs: printable ASCII only, so it is UTF-8 even when cut. */
-	for (i = 0; m[i] && i < sizeof(req->method_name) - 1; i++) {
+	for (i = 0; i < sizeof(req->method_name) - 1 && m[i]; i++) {
 		unsigned char c = (unsigned char)m[i];
 
 		req->method_name[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
@@ -263,14 +263,34 @@ static bool request_is_sid(const char *v, size_t len)
  * only senders, so tabs and missing spaces are tolerated and every malformed
  * pair is skipped.  The first well-formed emitcgi_sid wins (browsers send
  * the most specific path first). */
-static void request_set_cookie(struct request *req, const char *c)
+/* The session cookie under its three names (issue 9, api.c sets them):
+ * "__Host-" + name (HTTPS, API at the root), "__Secure-" + name (HTTPS,
+ * API under a base), name (plain HTTP).  A prefixed one wins over a plain
+ * one, which a sibling subdomain or a plain-HTTP page could have planted. */
+static int request_sid_rank(const char *name, size_t len)
 {
 	static const char sid_name[] = REQUEST_SID_COOKIE;
+	static const char *const prefixes[] = { "__Host-", "__Secure-", "" };
+
+	for (int i = 0; i < 3; i++) {
+		size_t pl = strlen(prefixes[i]);
+
+		if (len == pl + sizeof(sid_name) - 1 &&
+		    memcmp(name, prefixes[i], pl) == 0 &&
+		    memcmp(name + pl, sid_name, sizeof(sid_name) - 1) == 0)
+			return 3 - i;
+	}
+	return 0;
+}
+
+static void request_set_cookie(struct request *req, const char *c)
+{
 	const char *p = c;
+	int best = 0, rank;
 
 	if (!c)
 		return;
-	while (*p && !req->has_sid) {
+	while (*p) {
 		const char *seg, *eq, *name_end, *val, *val_end;
 		size_t seglen;
 
@@ -286,8 +306,8 @@ static void request_set_cookie(struct request *req, const char *c)
 		while (name_end > seg &&
 		       (name_end[-1] == ' ' || name_end[-1] == '\t'))
 			name_end--;
-		if ((size_t)(name_end - seg) != sizeof(sid_name) - 1 ||
-		    memcmp(seg, sid_name, sizeof(sid_name) - 1) != 0)
+		rank = request_sid_rank(seg, (size_t)(name_end - seg));
+		if (rank <= best)
 			continue;
 		val = eq + 1;
 		val_end = p;
@@ -301,6 +321,7 @@ static void request_set_cookie(struct request *req, const char *c)
 		memcpy(req->sid, val, REQUEST_SID_HEX_LEN);
 		req->sid[REQUEST_SID_HEX_LEN] = '\0';
 		req->has_sid = true;
+		best = rank;
 	}
 }
 
@@ -485,4 +506,19 @@ enum ecode request_field_json(const struct request *req, const char *name,
 		break;
 	}
 	return EC_MISSING_FIELD;
+}
+
+enum ecode request_parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
+		return EC_INVALID_PARAM;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return EC_INVALID_PARAM;
+	*out = v;
+	return EC_OK;
 }

@@ -117,6 +117,11 @@ enum ecode request_set_body(struct request *req, const void *data, size_t len);
  * EC_INVALID_UTF8, EC_NOMEM. */
 enum ecode request_parse_body(struct request *req);
 
+/* A non-negative decimal integer that fits int64_t (at most 19 digits,
+ * nothing else: no sign, space or suffix), as Last-Event-ID, lastEventId,
+ * since and timeout carry; else EC_INVALID_PARAM. */
+enum ecode request_parse_id(const char *s, int64_t *out);
+
 /* A query parameter's decoded value, or NULL.  First one wins. */
 const char *request_param(const struct request *req, const char *name);
 

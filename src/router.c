@@ -80,7 +80,10 @@ enum ecode router_match(const struct request *req, enum route *route,
 			    router_path_eq(req->uri_path, r->path, false))
 				row = r;
 		} else if (req->in_base && req->path &&
-			   router_path_eq(req->path, r->path, true)) {
+			   router_path_eq(req->path, r->path,
+					  r->route != ROUTE_METRICS)) {
+			/* issue 9: no /metrics/ alias, which a front
+			 * server's rule for /api/metrics would not cover */
 			row = r;
 		}
 	}

@@ -66,6 +66,8 @@ void runtime_hub_options(const struct runtime *rt, struct hub_options *out)
 		.stream_max_ms = rt->cfg->stream_max_s * 1000,
 		.max_waiters = rt->cfg->max_subscribers,
 		.touch_every_ms = RUNTIME_HOUSEKEEPING_MS,
+		.max_per_session = rt->cfg->max_waiters_per_session,
+		.max_per_user = rt->cfg->max_waiters_per_user,
 	};
 }
 

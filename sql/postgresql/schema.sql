@@ -67,3 +67,8 @@ CREATE TABLE login_failures (
 	window_end_ms bigint NOT NULL
 );
 CREATE INDEX login_failures_window_end ON login_failures (window_end_ms);
+
+-- Written only inside transactions /health rolls back (migration 2).
+CREATE TABLE health_probe (
+	x bytea
+);

@@ -1,4 +1,4 @@
--- schema.sql -- the whole current schema (version 1), for reading.
+-- schema.sql -- the whole current schema (version 2), for reading.
 --
 -- This file is what applying sql/sqlite/001-initial.sql ... sql/sqlite/NNN-*.sql in order
 -- produces; the program never runs it against a real database (migrations
@@ -6,7 +6,7 @@
 -- checks that sqlite_master comes out the same.  Update it with every new
 -- migration.  docs/STORE.md explains each table and index.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- One row per registered name; names compare case-insensitively (ASCII).
 CREATE TABLE users (
@@ -19,7 +19,7 @@ CREATE TABLE users (
 -- One row per login; online = counted in currentUsers.
 CREATE TABLE sessions (
 	id INTEGER PRIMARY KEY,
-	token TEXT NOT NULL UNIQUE,        -- the cookie: 64 hex chars
+	token TEXT NOT NULL UNIQUE,        -- BLAKE2b-256 of the cookie, hex
 	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 	created_ms INTEGER NOT NULL,
 	expires_ms INTEGER NOT NULL,       -- expired when <= now
@@ -39,10 +39,16 @@ CREATE TABLE events (
 	created_ms INTEGER NOT NULL
 );
 
--- Login throttling: failures per name in a fixed window.
+-- Login throttling: failures per key (u:NAME, a:ADDRESS, ua:NAME ADDRESS,
+-- b:NAME; docs/SECURITY.md) in a fixed window.
 CREATE TABLE login_failures (
 	username TEXT PRIMARY KEY COLLATE NOCASE,
 	failures INTEGER NOT NULL,
 	window_end_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX login_failures_window_end ON login_failures(window_end_ms);
+
+-- /health's write probe: written and rolled back, never committed.
+CREATE TABLE health_probe (
+	x BLOB
+);

@@ -159,7 +159,20 @@ struct store_backend {
 	enum ecode (*listen_drain)(struct store_listen_conn *l, bool *lost);
 	enum ecode (*listen_reconnect)(struct store_listen_conn *l);
 	void (*listen_close)(struct store_listen_conn *l);
+	/* ---- issue 9 ---- */
+	/* Inside a write transaction that the caller rolls back: writes
+	 * something that needs new space (SQLite: two pages into
+	 * health_probe), so a read-only, full or failing database answers
+	 * its error. */
+	enum ecode (*probe_write)(struct store_conn *c);
+	/* Every unexpired session of user_id but the newest `keep` gets
+	 * expires_ms = now_ms (housekeeping ends them with their events). */
+	enum ecode (*user_sessions_cap)(struct store_conn *c, int64_t user_id,
+					int64_t keep, int64_t now_ms);
 };
+
+/* EMITCGI_DB_MAX_MB in bytes (store_set_max_bytes()), 0 for no cap. */
+int64_t store_max_bytes(void);
 
 extern const struct store_backend store_backend_sqlite;
 #ifdef HAVE_POSTGRESQL

@@ -97,6 +97,8 @@ static enum ecode pg_code(PGconn *pg, const char *state)
 {
 	if (!pg || PQstatus(pg) != CONNECTION_OK)
 		return EC_DB_BUSY;
+	if (strcmp(state, "53100") == 0) /* disk_full, before class 53 */
+		return EC_DB_FULL;
 	if (strncmp(state, "08", 2) == 0 ||  /* connection exception */
 	    strncmp(state, "57P", 3) == 0 || /* shutting down */
 	    strcmp(state, "57014") == 0 ||   /* statement_timeout */
@@ -106,6 +108,17 @@ static enum ecode pg_code(PGconn *pg, const char *state)
 		return EC_DB_BUSY;
 	if (strcmp(state, "42P01") == 0) /* undefined table */
 		return EC_DB_SCHEMA;
+	/* The faults /health reports and api.c answers with 503 +
+	 * Retry-After (issue 9), as the SQLite backend maps its own. */
+	if (strcmp(state, "25006") == 0) /* read_only_sql_transaction */
+		return EC_DB_READONLY;
+	if (strcmp(state, "53100") == 0) /* disk_full */
+		return EC_DB_FULL;
+	if (strcmp(state, "XX001") == 0 || /* data_corrupted */
+	    strcmp(state, "XX002") == 0)   /* index_corrupted */
+		return EC_DB_CORRUPT;
+	if (strcmp(state, "58030") == 0) /* io_error */
+		return EC_DB_IOERR;
 	return EC_DB;
 }
 

@@ -373,6 +373,28 @@ static enum ecode pg_events_trim(struct store_conn *c, int64_t keep,
 	return EC_OK;
 }
 
+/* ---- issue 9: /health's write probe, sessions per user ---- */
+
+static enum ecode pg_probe_write(struct store_conn *c)
+{
+	PGresult *r;
+	enum ecode rc = pg_run(pg_of(c), PGS_HEALTH_PROBE, &r, NULL);
+
+	PQclear(r);
+	return rc;
+}
+
+static enum ecode pg_user_sessions_cap(struct store_conn *c, int64_t user_id,
+				       int64_t keep, int64_t now_ms)
+{
+	PGresult *r;
+	enum ecode rc = pg_run(pg_of(c), PGS_USER_SESSIONS_CAP, &r, NULL,
+			       user_id, keep, now_ms);
+
+	PQclear(r);
+	return rc;
+}
+
 const struct store_backend store_backend_postgresql = {
 	.name = "postgresql",
 	.prefix = "postgresql://",
@@ -410,4 +432,6 @@ const struct store_backend store_backend_postgresql = {
 	.listen_drain = pg_listen_drain,
 	.listen_reconnect = pg_listen_reconnect,
 	.listen_close = pg_listen_close,
+	.probe_write = pg_probe_write,
+	.user_sessions_cap = pg_user_sessions_cap,
 };

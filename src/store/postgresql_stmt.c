@@ -109,4 +109,19 @@ const struct pg_stmt pg_stmts[PGS__COUNT] = {
 	[PGS_TRIM] = { "DELETE FROM events WHERE id <= (SELECT id FROM events "
 		       "ORDER BY id DESC LIMIT 1 OFFSET $1)",
 		       "i" },
+	/* A write that a read-only server (a standby, default_transaction_
+	 * read_only) refuses; /health runs it in a transaction it rolls
+	 * back (issue 9).  A full disk shows only when WAL is flushed, so
+	 * PostgreSQL reports it on the next commit instead. */
+	[PGS_HEALTH_PROBE] = { "INSERT INTO health_probe (x) "
+			       "VALUES ('\\x00'::bytea)",
+			       "" },
+	/* Every live session of the user but the newest $2 expires now; the
+	 * reaper then takes the online ones offline with their events. */
+	[PGS_USER_SESSIONS_CAP] = { "UPDATE sessions SET expires_ms = $3 "
+				    "WHERE user_id = $1 AND expires_ms > $3 "
+				    "AND id NOT IN (SELECT id FROM sessions "
+				    "WHERE user_id = $1 AND expires_ms > $3 "
+				    "ORDER BY id DESC LIMIT $2)",
+				    "iii" },
 };

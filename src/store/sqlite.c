@@ -25,9 +25,11 @@
  * - No pointer into SQLite memory leaves this file except the borrowed
  *   name/data of struct store_event, valid only during the callback.
  * - Errors: SQLITE_BUSY/LOCKED -> EC_DB_BUSY, a unique constraint on a user
- *   name -> EC_USERNAME_TAKEN, a file that is not a database ->
- *   EC_DB_SCHEMA, anything else -> EC_DB; sqlite3_errmsg() is logged where
- *   it happens (db_error()).
+ *   name -> EC_USERNAME_TAKEN, READONLY/FULL/CORRUPT (and NOTADB)/IOERR
+ *   (and CANTOPEN) -> EC_DB_READONLY/FULL/CORRUPT/IOERR, anything else ->
+ *   EC_DB; sqlite3_errmsg() is logged where it happens (db_error()).
+ * - store_max_bytes() (EMITCGI_DB_MAX_MB) becomes PRAGMA max_page_count on
+ *   every connection: past it a write fails SQLITE_FULL, as on a full disk.
  *
  * To add a query: add a STMT_ id and its SQL to the two tables below, run
  * it with stmt_bind() (and stmt_step()/stmt_exec()), finish with
@@ -56,6 +58,7 @@
 #define STORE_SQLITE_WAL_RETRY_MS 10
 /* sessions_stale collects this many sessions per allocation step. */
 #define STORE_SQLITE_STALE_CHUNK 16
+#define STORE_SQLITE_SYNCHRONOUS "FULL"
 
 struct store_sqlite {
 	sqlite3 *db;
@@ -81,8 +84,18 @@ static enum ecode db_code(int rc)
 		return EC_DB_BUSY;
 	case SQLITE_NOMEM:
 		return EC_NOMEM;
+	/* Faults of the file or the disk (issue 9): a JSON 503 with
+	 * Retry-After, and /health names them. */
+	case SQLITE_READONLY:
+		return EC_DB_READONLY;
+	case SQLITE_FULL:
+		return EC_DB_FULL;
+	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return EC_DB_SCHEMA;
+		return EC_DB_CORRUPT;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return EC_DB_IOERR;
 	default:
 		return EC_DB;
 	}
@@ -306,12 +319,36 @@ static int journal_mode_cb(void *ctx, int ncols, char **vals, char **names)
 	return 0;
 }
 
-/* WAL: readers never block the writer; NORMAL sync is durable in WAL mode
- * except for the last transactions at a power cut, never corrupting. */
+/* EMITCGI_DB_MAX_MB: a quota on the file, so a flood of events fills it
+ * and not the disk.  SQLite never lowers max_page_count below the pages in
+ * use: a file already past the cap takes no new page. */
+static enum ecode set_max_pages(struct store_sqlite *q, const char *path)
+{
+	int64_t max_bytes = store_max_bytes(), page_size;
+	char sql[64];
+	enum ecode rc;
+
+	if (max_bytes <= 0)
+		return EC_OK;
+	if ((rc = query_i64s(q, STMT_PAGE_SIZE, &page_size, NULL)) != EC_OK)
+		return rc;
+	if (page_size <= 0)
+		return EC_DB;
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)(max_bytes / page_size));
+	return exec_sql(q, sql, path);
+}
+
+/* WAL: readers never block the writer.  synchronous=FULL (issue 9): with
+ * NORMAL a power cut may lose the last commits, and the ids they used
+ * would be given again to other events while a client holds them (SPEC
+ * "Resume" would then skip silently).  FULL syncs the WAL at every commit;
+ * the cost is measured in docs/BENCH.md. */
 static enum ecode set_pragmas(struct store_sqlite *q, const char *path)
 {
 	char *msg = NULL;
 	bool wal = false;
+	enum ecode rc;
 	int src;
 
 	/* Turning a file to WAL takes an exclusive lock.  When processes
@@ -338,8 +375,11 @@ static enum ecode set_pragmas(struct store_sqlite *q, const char *path)
 		log_warn("store: %s: WAL mode unavailable, readers will block "
 			 "writers",
 			 path);
-	return exec_sql(q, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
-			path);
+	rc = exec_sql(q,
+		      "PRAGMA synchronous=" STORE_SQLITE_SYNCHRONOUS
+		      "; PRAGMA foreign_keys=ON",
+		      path);
+	return rc != EC_OK ? rc : set_max_pages(q, path);
 }
 
 static void sqlite_free(struct store_sqlite *q)
@@ -824,6 +864,33 @@ static enum ecode sqlite_events_trim(struct store_conn *c, int64_t keep,
 	return rc;
 }
 
+/* ---- issue 9: the health probe, sessions per user ---- */
+
+static enum ecode sqlite_probe_write(struct store_conn *c)
+{
+	struct store_sqlite *q = conn_of(c);
+	int64_t page_size;
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if ((rc = query_i64s(q, STMT_PAGE_SIZE, &page_size, NULL)) != EC_OK)
+		return rc;
+	rc = stmt_bind(q, STMT_HEALTH_PROBE, &s, "i", 2 * page_size);
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
+static enum ecode sqlite_user_sessions_cap(struct store_conn *c,
+					   int64_t user_id, int64_t keep,
+					   int64_t now_ms)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc = stmt_bind(q, STMT_USER_SESSIONS_CAP, &s, "iii", user_id,
+				  keep, now_ms);
+
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.prefix = NULL,
@@ -855,4 +922,6 @@ const struct store_backend store_backend_sqlite = {
 	.events_after = sqlite_events_after,
 	.event_bounds = sqlite_event_bounds,
 	.events_trim = sqlite_events_trim,
+	.probe_write = sqlite_probe_write,
+	.user_sessions_cap = sqlite_user_sessions_cap,
 };

@@ -90,4 +90,16 @@ const char *const sqlite_stmt_sql[STMT__COUNT] = {
 	 * keep+1 make the subquery NULL and nothing matches. */
 	[STMT_TRIM] = "DELETE FROM events WHERE id <= (SELECT id FROM events "
 		      "ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+	/* Two pages' worth: a database with no free page left cannot take
+	 * it, which is what /health must see (issue 9). */
+	[STMT_HEALTH_PROBE] = "INSERT INTO health_probe (x) "
+			      "VALUES (zeroblob(?1))",
+	[STMT_PAGE_SIZE] = "PRAGMA page_size",
+	/* Every live session of the user but the newest ?2 expires now; the
+	 * reaper then takes the online ones offline with their events. */
+	[STMT_USER_SESSIONS_CAP] =
+		"UPDATE sessions SET expires_ms = ?3 WHERE user_id = ?1 "
+		"AND expires_ms > ?3 AND id NOT IN (SELECT id FROM sessions "
+		"WHERE user_id = ?1 AND expires_ms > ?3 "
+		"ORDER BY id DESC LIMIT ?2)",
 };

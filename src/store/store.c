@@ -177,6 +177,17 @@ static enum ecode tx_required(struct store *st, const char *what)
 	return EC_INTERNAL;
 }
 
+/* Throttle keys (store.h): "u:NAME", "a:ADDRESS", ... */
+static bool key_ok(const char *key)
+{
+	size_t len;
+
+	if (!key)
+		return false;
+	len = strlen(key);
+	return len > 0 && len <= STORE_FAIL_KEY_MAX;
+}
+
 static bool name_ok(const char *username)
 {
 	size_t len;
@@ -248,7 +259,45 @@ enum ecode store_health(struct store *st, int *schema_version)
 			  want);
 		rc = EC_DB_SCHEMA;
 	}
+	if (rc != EC_OK || !st->be->probe_write)
+		return rc;
+	/* A read alone says ok on a read-only or full database (issue 9):
+	 * write, then roll back whatever happened. */
+	if ((rc = tx_begin(st, true)) != EC_OK)
+		return rc;
+	rc = st->be->probe_write(st->conn);
+	tx_rollback(st);
 	return rc;
+}
+
+/* ---- issue 9: quota and sessions per user ---- */
+
+static int64_t store_max_bytes_value; /* set once at start */
+
+void store_set_max_bytes(int64_t bytes)
+{
+	store_max_bytes_value = bytes > 0 ? bytes : 0;
+}
+
+int64_t store_max_bytes(void)
+{
+	return store_max_bytes_value;
+}
+
+enum ecode store_user_sessions_cap(struct store *st, int64_t user_id,
+				   int64_t keep, int64_t now_ms)
+{
+	enum ecode rc = tx_required(st, "store_user_sessions_cap()");
+
+	if (rc != EC_OK)
+		return rc;
+	if (keep < 0)
+		return EC_INTERNAL;
+	/* A backend that has not ported it yet (PostgreSQL, until merged)
+	 * runs without the cap rather than failing every login. */
+	if (!st->be->user_sessions_cap)
+		return EC_OK;
+	return st->be->user_sessions_cap(st->conn, user_id, keep, now_ms);
 }
 
 /* ---- users and throttling ---- */
@@ -286,7 +335,7 @@ enum ecode store_login_failures(struct store *st, const char *username,
 
 	*failures = 0;
 	*window_end_ms = 0;
-	if (!name_ok(username))
+	if (!key_ok(username))
 		return EC_INVALID_USERNAME;
 	rc = st->be->login_failures_get(st->conn, username, &n, &end);
 	/* A window that has ended counts for nothing (housekeeping deletes
@@ -303,7 +352,7 @@ enum ecode store_login_failure_add(struct store *st, const char *username,
 {
 	enum ecode rc;
 
-	if (!name_ok(username))
+	if (!key_ok(username))
 		return EC_INVALID_USERNAME;
 	if ((rc = tx_begin(st, true)) != EC_OK)
 		return rc;
@@ -315,7 +364,7 @@ enum ecode store_login_failures_clear(struct store *st, const char *username)
 {
 	enum ecode rc;
 
-	if (!name_ok(username))
+	if (!key_ok(username))
 		return EC_INVALID_USERNAME;
 	if ((rc = tx_begin(st, true)) != EC_OK)
 		return rc;

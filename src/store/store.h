@@ -79,8 +79,11 @@ typedef enum ecode store_tx_fn(struct store *st, void *ctx);
  * reads may be used in fn (see the top of this file). */
 enum ecode store_transaction(struct store *st, store_tx_fn *fn, void *ctx);
 
-/* Cheap liveness check for /health: runs a read; *schema_version filled.
- * EC_DB_SCHEMA when the version is no longer ours. */
+/* Liveness check for /health: reads the schema version (*schema_version
+ * filled; EC_DB_SCHEMA when it is no longer ours), then writes in a write
+ * transaction that it always rolls back, so that a read-only, full or
+ * failing database answers EC_DB_READONLY, EC_DB_FULL, EC_DB_IOERR or
+ * EC_DB_CORRUPT (issue 9).  Takes the write lock briefly. */
 enum ecode store_health(struct store *st, int *schema_version);
 
 /* ---- users ---- */
@@ -101,7 +104,13 @@ struct store_user {
 enum ecode store_user_find(struct store *st, const char *username,
 			   struct store_user *out);
 
-/* ---- login throttling (per username) ---- */
+/* ---- login throttling (per key) ---- */
+
+/* The "username" of these four is a throttle key of at most
+ * STORE_FAIL_KEY_MAX bytes, chosen by api.c: "u:NAME", "a:ADDRESS",
+ * "ua:NAME ADDRESS", "b:NAME" (docs/SECURITY.md).  Keys compare
+ * case-insensitively, as names do. */
+#define STORE_FAIL_KEY_MAX 128
 
 /* Read.  Failures recorded for username in the window that contains now_ms;
  * *window_end_ms is when that window ends (0 when no failures). */
@@ -132,7 +141,9 @@ struct store_session {
  * returned.  s is valid during the call only. */
 typedef enum ecode store_session_fn(void *ctx, const struct store_session *s);
 
-/* Joins.  Creates session `sid` (64 hex chars) for user_id, online,
+/* `sid` everywhere below is what api.c stores for a cookie: its hash
+ * (auth_sid_hash(), 64 hex chars), never the cookie itself (issue 9).
+ * Joins.  Creates session `sid` (64 hex chars) for user_id, online,
  * last_seen now, and sets *current_users to the number of online sessions
  * after it: read under the transaction's write lock, so it is the count at
  * the commit whatever other connections or processes do.  It appends no
@@ -177,6 +188,18 @@ enum ecode store_housekeeping_due(struct store *st, int64_t cutoff_ms,
 
 /* Joins.  Deletes every session with expires_ms <= now_ms. */
 enum ecode store_sessions_delete_expired(struct store *st, int64_t now_ms);
+
+/* Joins.  Every unexpired session of user_id but the newest `keep` (by id)
+ * expires at now_ms: it is refused from then on, and housekeeping takes the
+ * online ones offline with their events (presence.c).  Login calls it to
+ * cap sessions per user, oldest ending first (issue 9). */
+enum ecode store_user_sessions_cap(struct store *st, int64_t user_id,
+				   int64_t keep, int64_t now_ms);
+
+/* Set once at start, before any store_open() (EMITCGI_DB_MAX_MB): the
+ * database may not grow past bytes (0: no cap); a write past it fails
+ * EC_DB_FULL as on a full disk. */
+void store_set_max_bytes(int64_t bytes);
 
 /* Read.  The number of online sessions; inside a transaction, the number
  * its commit will leave. */

@@ -185,13 +185,17 @@ measure()
 	close_streams
 }
 
+# One user holds every stream here: the per-session and per-user caps
+# (issue 9) would refuse all but a few, which is not what is measured.
+BENCH_CAPS="EMITCGI_MAX_WAITERS_PER_SESSION=1000000 EMITCGI_MAX_WAITERS_PER_USER=1000000"
+
 run()
 {
 	local d=$1 pids=()
 	case $d in
 	apache-proxy)
 		[ -x "$DEPLOY_APACHE" ] || { echo "| $d | skipped: no apache2 |"; return; }
-		deploy_start_listen "$DEPLOY_RUN/cap.sock" || return 1
+		deploy_start_listen "$DEPLOY_RUN/cap.sock" $BENCH_CAPS || return 1
 		pids+=("$EMITCGI_PID")
 		DEPLOY_SOCK=$DEPLOY_RUN/cap.sock
 		deploy_start_apache proxy "" || return 1
@@ -211,14 +215,14 @@ run()
 		;;
 	nginx)
 		[ -x "$DEPLOY_NGINX" ] || { echo "| $d | skipped: no nginx |"; return; }
-		deploy_start_listen "$DEPLOY_RUN/cap.sock" || return 1
+		deploy_start_listen "$DEPLOY_RUN/cap.sock" $BENCH_CAPS || return 1
 		pids+=("$EMITCGI_PID")
 		deploy_start_nginx "$DEPLOY_RUN/cap.sock" "" || return 1
 		pids+=("$NGINX_PID")
 		;;
 	lighttpd-socket)
 		[ -x "$LIGHTTPD" ] || { echo "| $d | skipped: no lighttpd |"; return; }
-		deploy_start_listen "$DEPLOY_RUN/cap.sock" || return 1
+		deploy_start_listen "$DEPLOY_RUN/cap.sock" $BENCH_CAPS || return 1
 		pids+=("$EMITCGI_PID")
 		integ_start_lighttpd --mode socket \
 			--backend "unix:$DEPLOY_RUN/cap.sock" || return 1

@@ -81,7 +81,10 @@ start_server() {
 	shift 2
 	rm -f "$T/$name.sock"
 	env EMITCGI_DB="$db" EMITCGI_LOG_LEVEL=warn \
-		EMITCGI_MAX_SUBSCRIBERS=19500 "$@" \
+		EMITCGI_MAX_SUBSCRIBERS=19500 EMITCGI_METRICS_LOOPBACK=1 \
+		EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 \
+		EMITCGI_MAX_WAITERS_PER_SESSION=1000000 \
+		EMITCGI_MAX_WAITERS_PER_USER=1000000 "$@" \
 		"$build/emitcgi" --listen "unix:$T/$name.sock" \
 		2>>"$T/$name.log" &
 	SPID=$!

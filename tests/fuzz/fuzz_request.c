@@ -12,6 +12,8 @@
  * is run twice, with the bases "/api" and "", so base stripping is covered.
  *
  * Invariants checked (abort() on violation):
+ *   - Last-Event-ID, lastEventId, since, timeout: request_parse_id()
+ *     accepts only 1..19 decimal digits, giving a value >= 0;
  *   - after EC_OK: uri_path, path, query are set and valid UTF-8; in_base
  *     paths start with '/'; the kept headers are valid UTF-8;
  *   - has_sid implies 64 lower-case hex digits;
@@ -60,6 +62,19 @@ static void fuzz_check_params(const struct request_param *p, size_t n)
 	}
 }
 
+/* Issue 9: Last-Event-ID and the id parameters go through
+ * request_parse_id(): EC_OK only for 1..19 digits, value >= 0. */
+static void fuzz_check_id(const char *s)
+{
+	int64_t v = -1;
+
+	if (!s || request_parse_id(s, &v) != EC_OK)
+		return;
+	FUZZ_CHECK(v >= 0);
+	FUZZ_CHECK(strlen(s) >= 1 && strlen(s) <= 19);
+	FUZZ_CHECK(strspn(s, "0123456789") == strlen(s));
+}
+
 static void fuzz_check_env(const struct request *req)
 {
 	size_t i;
@@ -78,6 +93,10 @@ static void fuzz_check_env(const struct request *req)
 	fuzz_check_str(req->remote_addr);
 	FUZZ_CHECK(req->content_length >= -1);
 	fuzz_check_params(req->params, req->n_params);
+	fuzz_check_id(req->last_event_id);
+	fuzz_check_id(request_param(req, "lastEventId"));
+	fuzz_check_id(request_param(req, "since"));
+	fuzz_check_id(request_param(req, "timeout"));
 	if (req->has_sid) {
 		FUZZ_CHECK(strlen(req->sid) == REQUEST_SID_HEX_LEN);
 		for (i = 0; i < REQUEST_SID_HEX_LEN; i++)

@@ -71,7 +71,7 @@ cookie=$(hdr Set-Cookie)
 check_match "login cookie: emitcgi_sid, 64 hex" '^emitcgi_sid=[0-9a-f]{64};' "$cookie"
 check_match "login cookie: HttpOnly" '; HttpOnly(;|$)' "$cookie"
 check_match "login cookie: SameSite=Lax" '; SameSite=Lax(;|$)' "$cookie"
-check_match "login cookie: Path=/" '; Path=/(;|$)' "$cookie"
+check_match "login cookie: Path=/api, the API base (issue 9; was Path=/)" '; Path=/api(;|$)' "$cookie"
 ok "login cookie: no Secure over plain HTTP" test "${cookie/Secure/}" = "$cookie"
 
 L1=$((L0 + 2))

@@ -10,17 +10,21 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "config.h"
 #include "fixture.h"
 #include "store.h"
 
 static struct store *st;
 static const char *token_value;
+static const char *loopback_value;
 
 static const char *fake_getenv(const char *name)
 {
 	if (strcmp(name, "EMITCGI_METRICS_TOKEN") == 0)
 		return token_value;
+	if (strcmp(name, "EMITCGI_METRICS_LOOPBACK") == 0)
+		return loopback_value;
 	if (strcmp(name, "EMITCGI_DB") == 0)
 		return fixture_db;
 	return NULL;
@@ -93,22 +97,28 @@ static void get(const char *uri, const char *remote, const char *auth,
 	request_release(&req);
 }
 
+/* Issue 9: loopback alone opens /metrics only with
+ * EMITCGI_METRICS_LOOPBACK=1 (a local TLS terminator or tunnel makes every
+ * client loopback); otherwise the bearer token is needed from anywhere. */
 static const struct metrics_row {
-	const char *remote, *token, *auth;
+	const char *remote, *token, *auth, *loopback;
 	int status;
 } metrics_rows[] = {
-	{ "127.0.0.1", NULL, NULL, 200 },
-	{ "::1", NULL, NULL, 200 },
-	{ "127.0.0.53", NULL, NULL, 200 },
-	{ "10.1.2.3", NULL, NULL, 403 },          /* loopback only by default */
-	{ "10.1.2.3", NULL, "Bearer x", 403 },    /* no token configured */
-	{ "10.1.2.3", "s3cret", NULL, 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cre", 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cret!", 403 },
-	{ "10.1.2.3", "s3cret", "Basic s3cret", 403 },
-	{ "10.1.2.3", "s3cret", "Bearer s3cret", 200 },
-	{ "10.1.2.3", "s3cret", "bearer s3cret", 200 },
-	{ "127.0.0.1", "s3cret", NULL, 200 },
+	{ "127.0.0.1", NULL, NULL, "1", 200 },
+	{ "::1", NULL, NULL, "1", 200 },
+	{ "127.0.0.53", NULL, NULL, "1", 200 },
+	{ "127.0.0.1", NULL, NULL, NULL, 403 }, /* closed by default */
+	{ "::1", NULL, NULL, "0", 403 },
+	{ "10.1.2.3", NULL, NULL, "1", 403 },
+	{ "10.1.2.3", NULL, "Bearer x", NULL, 403 }, /* no token configured */
+	{ "10.1.2.3", "s3cret", NULL, NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cre", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret!", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Basic s3cret", NULL, 403 },
+	{ "10.1.2.3", "s3cret", "Bearer s3cret", NULL, 200 },
+	{ "10.1.2.3", "s3cret", "bearer s3cret", NULL, 200 },
+	{ "127.0.0.1", "s3cret", NULL, NULL, 403 },
+	{ "127.0.0.1", "s3cret", "Bearer s3cret", NULL, 200 },
 };
 
 START_TEST(test_metrics_access)
@@ -117,6 +127,7 @@ START_TEST(test_metrics_access)
 	struct response res;
 
 	token_value = row->token;
+	loopback_value = row->loopback;
 	get("/api/metrics", row->remote, row->auth, &res);
 	ck_assert_int_eq(res.status, row->status);
 	if (row->status == 200) {
@@ -134,6 +145,7 @@ START_TEST(test_metrics_access)
 	}
 	response_release(&res);
 	token_value = NULL;
+	loopback_value = NULL;
 }
 END_TEST
 
@@ -141,6 +153,13 @@ START_TEST(test_health_ok_then_unusable)
 {
 	struct response res;
 
+	/* issue 9: the public body is the status alone */
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_str_eq(buf_str(&res.body), "{\"status\":\"ok\"}");
+	response_release(&res);
+
+	loopback_value = "1"; /* the metrics rule: details */
 	get("/api/health", "127.0.0.1", NULL, &res);
 	ck_assert_int_eq(res.status, 200);
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"status\":\"ok\""));
@@ -159,11 +178,18 @@ START_TEST(test_health_ok_then_unusable)
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"error\":"));
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body), "\"message\":"));
 	response_release(&res);
+	loopback_value = NULL;
+	get("/api/health", "127.0.0.1", NULL, &res);
+	ck_assert_int_eq(res.status, 503);
+	ck_assert_str_eq(buf_str(&res.body), "{\"status\":\"unavailable\"}");
+	response_release(&res);
 }
 END_TEST
 
-/* SPEC: the cookie is HttpOnly, SameSite=Lax, Path=/, and Secure under
- * HTTPS; form bodies work as JSON ones do. */
+/* SPEC: the cookie is HttpOnly, SameSite=Lax, Path= the API base (issue
+ * 9; was Path=/), and under HTTPS Secure with the __Secure- prefix (the API
+ * is under /api; __Host- would demand Path=/); form bodies work as JSON
+ * ones do. */
 START_TEST(test_login_cookie_secure_under_https)
 {
 	static const char form[] = "username=erin&password=correct+horse";
@@ -178,7 +204,8 @@ START_TEST(test_login_cookie_secure_under_https)
 	post("/api/login", "application/x-www-form-urlencoded", form, NULL, &res);
 	ck_assert_int_eq(res.status, 200);
 	h = buf_str(&res.headers);
-	ck_assert_ptr_nonnull(strstr(h, "; HttpOnly; SameSite=Lax; Path=/"));
+	ck_assert_ptr_nonnull(strstr(h, "Set-Cookie: emitcgi_sid="));
+	ck_assert_ptr_nonnull(strstr(h, "; HttpOnly; SameSite=Lax; Path=/api;"));
 	ck_assert_ptr_null(strstr(h, "Secure"));
 	response_release(&res);
 
@@ -186,9 +213,56 @@ START_TEST(test_login_cookie_secure_under_https)
 	     "HTTPS=on", &res);
 	ck_assert_int_eq(res.status, 200);
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers), "; Secure\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers),
+				     "Set-Cookie: __Secure-emitcgi_sid="));
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers), "; Path=/api;"));
 	ck_assert_str_eq(buf_str(&res.body),
 			 "{\"username\":\"erin\",\"currentUsers\":2}");
 	response_release(&res);
+}
+END_TEST
+
+/* Issue 9: failures from many addresses never lock the owner out: past the
+ * per-name ceiling (API_LOGIN_NAME_BACKOFF_AFTER) attempts on the name are
+ * spaced API_LOGIN_BACKOFF_MS apart, and the right password then works. */
+START_TEST(test_login_name_backoff_not_lock)
+{
+	static const char good[] =
+		"{\"username\":\"bob\",\"password\":\"correct horse\"}";
+	static const char bad[] =
+		"{\"username\":\"bob\",\"password\":\"wrong horse\"}";
+	struct response res;
+	char addr[64];
+	int n = 0;
+
+	clock_fake(1700000000000, 1000);
+	post("/api/register", "application/json", good, NULL, &res);
+	ck_assert_int_eq(res.status, 201);
+	response_release(&res);
+	for (int a = 0; n < API_LOGIN_NAME_BACKOFF_AFTER; a++)
+		for (int i = 0; i < API_LOGIN_MAX_FAILURES &&
+				n < API_LOGIN_NAME_BACKOFF_AFTER;
+		     i++, n++) {
+			snprintf(addr, sizeof(addr), "REMOTE_ADDR=10.0.%d.%d",
+				 a / 200, a % 200 + 1);
+			post("/api/login", "application/json", bad, addr,
+			     &res);
+			ck_assert_int_eq(res.status, 401);
+			response_release(&res);
+		}
+	/* right after the flood: a 2 s wait, not a 15-minute lock */
+	post("/api/login", "application/json", good, "REMOTE_ADDR=192.0.2.1",
+	     &res);
+	ck_assert_int_eq(res.status, 429);
+	ck_assert_ptr_nonnull(strstr(buf_str(&res.headers),
+				     "Retry-After: 2\r\n"));
+	response_release(&res);
+	clock_advance(API_LOGIN_BACKOFF_MS);
+	post("/api/login", "application/json", good, "REMOTE_ADDR=192.0.2.1",
+	     &res);
+	ck_assert_int_eq(res.status, 200);
+	response_release(&res);
+	clock_real();
 }
 END_TEST
 
@@ -204,6 +278,9 @@ int main(void)
 			    sizeof(metrics_rows) / sizeof(metrics_rows[0]));
 	tcase_add_test(tc, test_health_ok_then_unusable);
 	tcase_add_test(tc, test_login_cookie_secure_under_https);
+	tcase_add_test(tc, test_login_name_backoff_not_lock);
+	/* ~100 yescrypt verifications under the sanitizers or valgrind */
+	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }

@@ -1230,6 +1230,57 @@ START_TEST(test_has_room)
 }
 END_TEST
 
+/* Issue 9: waiters per session and per user are capped at park; a closed
+ * waiter gives its slot back. */
+START_TEST(test_caps_per_session_and_user)
+{
+	struct hub_options o;
+	struct hubrun hr;
+	struct peer a, b, c, d;
+	struct fx fx;
+	struct hub_waiter_spec spec;
+
+	fx_init(&fx);
+	opts_default(&o, &fx);
+	o.max_per_session = 1;
+	o.max_per_user = 2;
+	hubrun_start(&hr, &o);
+	peer_init(&a, HUB_SINK_FCGI, 40);
+	peer_init(&b, HUB_SINK_FCGI, 41);
+	peer_init(&c, HUB_SINK_FCGI, 42);
+	peer_init(&d, HUB_SINK_FCGI, 43);
+	spec = peer_spec(&a, HUB_SSE, 0, 0, 7);
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_OK);
+	a.hub_fd = -1;
+	ck_assert(!hub_has_room_for(hr.hub, 7, 3));
+	spec = peer_spec(&b, HUB_SSE, 0, 0, 7); /* same session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_TOO_MANY_WAITERS);
+	ck_assert_int_ge(fcntl(b.hub_fd, F_GETFD), 0); /* still ours */
+	spec = peer_spec(&c, HUB_SSE, 0, 0, 8); /* same user, 2nd session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_OK);
+	c.hub_fd = -1;
+	ck_assert(!hub_has_room_for(hr.hub, 9, 3));
+	ck_assert(hub_has_room_for(hr.hub, 9, 4)); /* another user */
+	spec = peer_spec(&d, HUB_SSE, 0, 0, 9); /* same user, 3rd session */
+	spec.user_id = 3;
+	ck_assert_int_eq(hub_park(hr.hub, &spec), EC_TOO_MANY_WAITERS);
+	WAIT_STATS(hr.hub, st_.sse_waiters == 2);
+	close(a.fd); /* session 7's stream ends: its slot comes back */
+	a.fd = -1;
+	WAIT_STATS(hr.hub, st_.sse_waiters == 1);
+	ck_assert(hub_has_room_for(hr.hub, 7, 3));
+	hubrun_stop(&hr);
+	peer_release(&a);
+	peer_release(&b);
+	peer_release(&c);
+	peer_release(&d);
+	fx_release(&fx);
+}
+END_TEST
+
 struct touched {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -1257,7 +1308,7 @@ START_TEST(test_touch)
 			    .cond = PTHREAD_COND_INITIALIZER};
 	struct hub_options o;
 	struct hubrun hr;
-	struct peer a, b, c;
+	struct peer a, b, c, d;
 	struct fx fx;
 	struct timespec until;
 	bool got = false;
@@ -1271,14 +1322,23 @@ START_TEST(test_touch)
 	peer_init(&a, HUB_SINK_FCGI, 33);
 	peer_init(&b, HUB_SINK_FCGI, 34);
 	peer_init(&c, HUB_SINK_FCGI, 35);
+	peer_init(&d, HUB_SINK_FCGI, 36);
 	peer_park(hr.hub, &a, HUB_SSE, 0, 0, 42);
+	/* issue 9: a second waiter of session 42 adds no second write */
+	peer_park(hr.hub, &d, HUB_SSE, 0, 0, 42);
 	peer_park(hr.hub, &b, HUB_POLL, 0, 60000, 0);
 	peer_park(hr.hub, &c, HUB_POLL, 0, 60000, 7);
+	/* count only touches made with all four parked */
+	WAIT_STATS(hr.hub, st_.sse_waiters == 2 && st_.poll_waiters == 2);
+	pthread_mutex_lock(&t.mu);
+	t.calls = 0;
+	pthread_mutex_unlock(&t.mu);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_MS / 1000;
 	pthread_mutex_lock(&t.mu);
 	while (!got) {
-		got = t.n == 2 && ((t.ids[0] == 42 && t.ids[1] == 7) ||
+		got = t.calls > 0 && t.n == 2 &&
+		      ((t.ids[0] == 42 && t.ids[1] == 7) ||
 				   (t.ids[0] == 7 && t.ids[1] == 42));
 		if (!got &&
 		    pthread_cond_timedwait(&t.cond, &t.mu, &until) == ETIMEDOUT)
@@ -1292,6 +1352,7 @@ START_TEST(test_touch)
 	peer_release(&a);
 	peer_release(&b);
 	peer_release(&c);
+	peer_release(&d);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_MS / 1000;
 	got = false;
@@ -1523,6 +1584,7 @@ int main(void)
 	tcase_add_test(tc, test_stop_ends_all);
 	tcase_add_test(tc, test_end_sessions);
 	tcase_add_test(tc, test_has_room);
+	tcase_add_test(tc, test_caps_per_session_and_user);
 	tcase_add_test(tc, test_touch);
 	tcase_add_test(tc, test_raw_sse_hangup);
 	tcase_add_test(tc, test_raw_poll_cgi);

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "auth.h"
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
@@ -436,7 +437,7 @@ START_TEST(test_api_login)
 	struct evlist l;
 	struct store_session s;
 	const char *h, *cookie;
-	char sid[65];
+	char sid[65], key[65];
 
 	buf_init(&head, RESPONSE_HEAD_MAX_BYTES);
 	load_config(&cfg, NULL);
@@ -458,7 +459,13 @@ START_TEST(test_api_login)
 		ck_assert_uint_ge(strlen(cookie), 64);
 		memcpy(sid, cookie, 64);
 		sid[64] = '\0';
+		/* issue 9: the store knows the session by the cookie's hash,
+		 * never by the cookie */
 		ck_assert_int_eq(store_session_find(st, sid, clock_wall_ms(),
+						    &s), EC_NOT_FOUND);
+		ck_assert_int_eq(auth_sid_hash(sid, key), EC_OK);
+		ck_assert_str_ne(key, sid);
+		ck_assert_int_eq(store_session_find(st, key, clock_wall_ms(),
 						    &s), EC_OK);
 		ck_assert(s.online);
 		response_release(&res);

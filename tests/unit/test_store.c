@@ -356,8 +356,10 @@ START_TEST(test_open_unusable)
 		ck_assert_int_eq(write(fd, "this is not sqlite at all\n", 26),
 				 26);
 	close(fd);
-	ck_assert_int_eq(store_open(path, &st), EC_DB_SCHEMA);
-	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_SCHEMA);
+	/* issue 9: a damaged file is a fault (503 + Retry-After), not
+	 * "run emitcgi init" */
+	ck_assert_int_eq(store_open(path, &st), EC_DB_CORRUPT);
+	ck_assert_int_eq(store_migrate(path, NULL, NULL), EC_DB_CORRUPT);
 
 	/* newer than this program */
 	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
@@ -654,7 +656,7 @@ START_TEST(test_transaction)
 	struct store *st = fixture_store();
 	struct store_session s;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid = add_user(st, "alice"), before, count = -1;
 	struct script x = {
 		.uid = r->known_user ? uid : uid + 100,
@@ -712,7 +714,7 @@ START_TEST(test_session_insert_counts)
 {
 	struct store *a = fixture_store(), *b = NULL;
 	struct script x = { 0 };
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid = add_user(a, "alice");
 	int calls = 0;
 
@@ -802,7 +804,7 @@ static void append_n(struct store *st, int n)
 START_TEST(test_events_after_limit)
 {
 	struct store *st = fixture_store();
-	struct evlist l;
+	struct evlist l = { 0 };
 
 	append_n(st, 10);
 	collect(st, 3, 4, &l);
@@ -839,7 +841,7 @@ END_TEST
 START_TEST(test_event_append_raw)
 {
 	struct store *st = fixture_store();
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t id = -1;
 
 	ck_assert_int_eq(store_event_append(st, "x", "{", 1, &id), EC_OK);
@@ -946,6 +948,8 @@ START_TEST(test_backend_tables)
 			(const void *)(uintptr_t)be->events_after,
 			(const void *)(uintptr_t)be->event_bounds,
 			(const void *)(uintptr_t)be->events_trim,
+			(const void *)(uintptr_t)be->probe_write,
+			(const void *)(uintptr_t)be->user_sessions_cap,
 		};
 		/* optional: claims; listen_* all or none */
 		const void *const listen[] = {
@@ -1007,7 +1011,7 @@ START_TEST(test_trim)
 {
 	struct store *st = fixture_store();
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t deleted = -1, last, id;
 
 	append_n(st, 10);
@@ -1059,7 +1063,7 @@ START_TEST(test_commit_hook)
 	struct presence_change p;
 	struct store_session s1, s2;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t uid, ids[2], last;
 	int calls = 0, n, failures;
 
@@ -1122,7 +1126,7 @@ START_TEST(test_two_connections)
 	struct store *a = fixture_store(), *b = NULL;
 	struct presence_change p;
 	struct store_snapshot snap;
-	struct evlist l;
+	struct evlist l = { 0 };
 	int64_t last = -1, id, uid;
 
 	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
@@ -1155,6 +1159,50 @@ START_TEST(test_two_connections)
 }
 END_TEST
 
+/* Issue 9, backend-neutral: store_user_sessions_cap() expires all but the
+ * newest N of a user's live sessions (others' untouched); store_health()
+ * writes nothing it keeps. */
+static enum ecode cap_tx(struct store *st, void *arg)
+{
+	const int64_t *a = arg;
+
+	return store_user_sessions_cap(st, a[0], a[1], a[2]);
+}
+
+START_TEST(test_user_sessions_cap_and_health_probe)
+{
+	struct store *st = fixture_store();
+	int64_t alice = add_user(st, "alice"), bob = add_user(st, "bob");
+	int64_t args[3] = { alice, 1, 5000 };
+	struct presence_change p;
+	struct store_session s;
+	int64_t last_before, last_after;
+	int v = 0;
+
+	ck_assert_int_eq(login_as(st, sid_of(1), alice, 1000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(2), alice, 2000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(3), bob, 3000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(login_as(st, sid_of(4), alice, 4000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(store_user_sessions_cap(st, alice, 1, 5000),
+			 EC_INTERNAL); /* joins only */
+	ck_assert_int_eq(store_transaction(st, cap_tx, args), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(1), 5000, &s), EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, sid_of(2), 5000, &s), EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, sid_of(3), 5000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
+	/* still online until housekeeping takes them offline with events */
+	ck_assert(s.online);
+
+	ck_assert_int_eq(store_last_event_id(st, &last_before), EC_OK);
+	ck_assert_int_eq(store_health(st, &v), EC_OK);
+	ck_assert_int_eq(v, store_schema_version());
+	ck_assert_int_eq(store_last_event_id(st, &last_after), EC_OK);
+	ck_assert_int_eq(last_before, last_after);
+	store_close(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -1179,6 +1227,7 @@ int main(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_login_failures);
 	tcase_add_test(tc, test_find_expired);
+	tcase_add_test(tc, test_user_sessions_cap_and_health_probe);
 	tcase_add_loop_test(tc, test_transaction, 0,
 			    (int)(sizeof(tx_rows) / sizeof(tx_rows[0])));
 	tcase_add_test(tc, test_session_insert_counts);
