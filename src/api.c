@@ -420,51 +420,6 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 			     clock_wall_ms(), NULL);
 }
 
-struct api_replay {
-	struct buf *out;
-	bool sse;
-	bool first;	 /* long-poll: no comma yet */
-	int64_t last_id; /* newest event written */
-	size_t count;
-};
-
-static enum ecode api_replay_one(void *arg, const struct store_event *ev)
-{
-	struct api_replay *r = arg;
-	enum ecode rc;
-
-	if (r->sse)
-		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
-	else
-		rc = longpoll_add(r->out, &r->first, ev->id, ev->name,
-				  ev->data);
-	if (rc == EC_OK) {
-		r->last_id = ev->id;
-		r->count++;
-	}
-	return rc;
-}
-
-#define API_REPLAY_BATCH 1000
-
-/* Every retained event after `since`, oldest first. */
-static enum ecode api_replay(struct api_ctx *ctx, struct api_replay *r,
-			     int64_t since)
-{
-	size_t before;
-	enum ecode rc;
-
-	r->last_id = since;
-	do {
-		before = r->count;
-		rc = store_events_after(ctx->st, r->last_id, API_REPLAY_BATCH,
-					api_replay_one, r);
-		if (rc != EC_OK)
-			return rc;
-	} while (r->count - before == API_REPLAY_BATCH);
-	return EC_OK;
-}
-
 static enum ecode api_snapshot_data(const struct store_snapshot *snap,
 				    char *data, size_t size)
 {
@@ -507,11 +462,8 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 		return rc;
 
 	if (resume >= 0 && !api_needs_reset(&snap, resume)) {
-		struct api_replay r = { .out = &res->body, .sse = true };
-
-		if ((rc = api_replay(ctx, &r, resume)) != EC_OK)
-			return rc;
-		wait->cursor = r.last_id;
+		/* The replay is the hub's catch-up from resume on. */
+		wait->cursor = resume;
 	} else {
 		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
 			return rc;
@@ -585,19 +537,17 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		rc = api_poll_reply(res, &body);
 		goto out;
 	}
-	{
-		struct api_replay r = { .out = &body,
-					.sse = false,
-					.first = true };
-
-		if ((rc = api_replay(ctx, &r, since)) != EC_OK)
-			goto out;
-		if (r.count > 0 || timeout == 0) {
-			if ((rc = longpoll_end(&body, r.last_id, false)) ==
-			    EC_OK)
-				rc = api_poll_reply(res, &body);
-			goto out;
-		}
+	if (since < snap.last_id || timeout == 0) {
+		/* Events are there (or no wait was asked for): the hub
+		 * answers at once, the replay from its catch-up, one
+		 * answer of at most HUB_POLL_BODY_SOFT bytes. */
+		wait->kind = HUB_POLL;
+		wait->cursor = since;
+		wait->session_id = s.id;
+		wait->timeout_ms = (int)timeout * 1000;
+		wait->immediate = true;
+		*parked = true;
+		goto out;
 	}
 	/* Nothing pending: park until an event or the timeout. */
 	if (!api_has_room(ctx)) {
@@ -942,6 +892,20 @@ static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
 		rc = request_set_body(req, body.data, body.len);
 	buf_release(&body);
 	return rc;
+}
+
+enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
+				   char *const *envp, const void *body,
+				   size_t len, enum ecode pre_rc,
+				   struct response *res, struct api_wait *wait)
+{
+	enum ecode rc = request_parse_env(req, envp, ctx->cfg->base);
+
+	if (rc == EC_OK)
+		rc = pre_rc;
+	if (rc == EC_OK && len > 0)
+		rc = request_set_body(req, body, len);
+	return api_handle(ctx, req, rc, res, wait);
 }
 
 enum api_result api_serve(struct api_ctx *ctx, struct request *req,

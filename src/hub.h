@@ -50,6 +50,16 @@ struct hub;
  * valid during the call. */
 typedef void hub_touch_fn(void *ctx, const int64_t *session_ids, size_t n);
 
+/* The transport that shares the hub's loop (conn.c): its timers and
+ * finished work, run by the hub's before-sleep hook.  Returns the ms until
+ * its next deadline (-1: none) and sets *busy while it still has requests
+ * in hand (a stop waits for them, HUB_STOP_TRANSPORT_MS at most). */
+typedef int hub_tick_fn(void *ctx, int64_t now, bool stopping, bool *busy);
+/* A waiter parked with keep_conn ended its request cleanly: the
+ * connection fd (already out of the loop) goes back to the transport,
+ * which reads the next request on it.  Hub thread. */
+typedef void hub_give_back_fn(void *ctx, int fd);
+
 struct hub_options {
 	const char *db_path;   /* the hub opens its own store and notify */
 	int heartbeat_ms;      /* ": ping" interval per SSE waiter */
@@ -60,6 +70,10 @@ struct hub_options {
 	hub_touch_fn *touch;   /* may be NULL */
 	void *touch_ctx;
 	int touch_every_ms;
+	/* Set with hub_set_transport(); NULL: none. */
+	hub_tick_fn *tick;
+	hub_give_back_fn *give_back; /* NULL: kept fds are closed */
+	void *transport_ctx;
 };
 
 enum hub_kind {
@@ -81,6 +95,16 @@ struct hub_waiter_spec {
 	int64_t cursor;	     /* deliver events with id > cursor */
 	int64_t session_id;  /* for presence */
 	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
+	/* FCGI: the web server asked for FCGI_KEEP_CONN: after the end of
+	 * the request the fd goes back through opts.give_back. */
+	bool keep_conn;
+	/* Answered at once (a poll whose events are already there): not
+	 * counted against max_waiters. */
+	bool immediate;
+	/* Bytes to send before any event (the SSE head), copied at park;
+	 * FCGI framing is the sink's. */
+	const void *prelude;
+	size_t prelude_len;
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);
@@ -109,6 +133,13 @@ void hub_events_committed(struct hub *hub);
  * is left).  On stop every SSE stream is ended cleanly and every poll is
  * answered with the events it has (maybe none). */
 enum ecode hub_run(struct hub *hub);
+/* The hub's loop, for a transport that serves its connections on the hub
+ * thread (opts.tick).  Hub thread only, after hub_new(). */
+struct loop *hub_loop(struct hub *hub);
+/* Makes the transport's tick and give-back part of the hub's loop (see
+ * hub_tick_fn).  Before hub_run(). */
+void hub_set_transport(struct hub *hub, hub_tick_fn *tick,
+		       hub_give_back_fn *give_back, void *ctx);
 void hub_stop(struct hub *hub);
 
 struct hub_stats {

@@ -26,6 +26,11 @@ static const struct {
 	[METRIC_STREAMS_OPENED] = { "emitcgi_streams_opened_total",
 				    "SSE streams opened." },
 	[METRIC_POLLS] = { "emitcgi_polls_total", "Long-poll requests." },
+	[METRIC_FCGI_CONNECTIONS] = { "emitcgi_fastcgi_connections_total",
+				      "FastCGI connections accepted." },
+	[METRIC_FCGI_REFUSED] = { "emitcgi_fastcgi_refused_total",
+				  "Requests answered 503 without a handler "
+				  "(out of descriptors, stopping)." },
 };
 
 void metrics_inc(enum metric m)

@@ -21,8 +21,10 @@ enum metric {
 	METRIC_EMITS, /* POST /emit accepted */
 	METRIC_ERRORS_4XX,
 	METRIC_ERRORS_5XX,
-	METRIC_STREAMS_OPENED, /* SSE streams parked */
-	METRIC_POLLS,	       /* long-polls answered or parked */
+	METRIC_STREAMS_OPENED,	 /* SSE streams parked */
+	METRIC_POLLS,		 /* long-polls answered or parked */
+	METRIC_FCGI_CONNECTIONS, /* FastCGI connections accepted (conn.c) */
+	METRIC_FCGI_REFUSED,	 /* answered 503 at EMFILE or stop (conn.c) */
 	METRIC__COUNT
 };
 

@@ -85,6 +85,11 @@ void runtime_housekeep(struct runtime *rt, struct store *st,
  * them for sigwait(); ignores SIGPIPE (a client gone is an EPIPE). */
 void runtime_signals_block(sigset_t *set);
 
+/* A vital thread (the loop, a worker, the housekeeping) failed: logs why
+ * and ends the process with status 1 at once, so that a supervisor
+ * (systemd Restart=on-failure, the web server) starts a whole one. */
+_Noreturn void runtime_die(const char *why);
+
 /* Serialises res into out: the transport's last step for a handler's
  * answer.  A parked poll (API_WAIT_FOR_EVENT with no status) has nothing
  * to write yet, the hub answers it.  When the answer cannot be serialised
