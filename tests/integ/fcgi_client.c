@@ -212,8 +212,8 @@ int main(int argc, char **argv)
 			return 1;
 		for (int i = 0; i < k; i++) {
 			buf_reset(&out);
-			build_request(&out, 1, true, argv[4], argv[5],
-				      argc - 6, argv + 6);
+			build_request(&out, 1, true, argv[4], argv[5], argc - 6,
+				      argv + 6);
 			if (write_all(fd, out.data, out.len) != 0 ||
 			    read_response(fd, false) != 0)
 				break;
