@@ -69,11 +69,11 @@ enum ecode fcgi_record_append_stdout(struct buf *out, uint16_t request_id,
 
 	while (len > 0) {
 		size_t n = len < FCGI_RECORD_CONTENT_MAX
-			       ? len
-			       : FCGI_RECORD_CONTENT_MAX;
+				   ? len
+				   : FCGI_RECORD_CONTENT_MAX;
 		FCGI_Header h;
 		unsigned pad =
-		    fcgi_record_header(&h, FCGI_STDOUT, request_id, n);
+			fcgi_record_header(&h, FCGI_STDOUT, request_id, n);
 
 		if ((rc = buf_add(out, &h, sizeof(h))) != EC_OK ||
 		    (rc = buf_add(out, p, n)) != EC_OK ||
@@ -195,4 +195,74 @@ void fcgi_record_tail_free(struct buf **tail)
 		free(*tail);
 		*tail = NULL;
 	}
+}
+
+/* ---- the client side ---- */
+
+/* Cuts out back to old_len after a failed append. */
+static void record_undo(struct buf *out, size_t old_len)
+{
+	if (out->data) {
+		out->len = old_len;
+		out->data[old_len] = '\0';
+	}
+}
+
+enum ecode fcgi_record_append(struct buf *out, unsigned type,
+			      uint16_t request_id, const void *data, size_t len)
+{
+	size_t old_len = out->len;
+	FCGI_Header h;
+	unsigned pad;
+	enum ecode rc;
+
+	if (len > FCGI_RECORD_CONTENT_MAX)
+		return EC_TOO_LARGE;
+	pad = fcgi_record_header(&h, type, request_id, len);
+	if ((rc = buf_add(out, &h, sizeof(h))) != EC_OK ||
+	    (len && (rc = buf_add(out, data, len)) != EC_OK) ||
+	    (rc = buf_add(out, fcgi_record_zeros, pad)) != EC_OK)
+		record_undo(out, old_len);
+	return rc;
+}
+
+enum ecode fcgi_record_append_begin(struct buf *out, uint16_t request_id,
+				    unsigned role, unsigned flags)
+{
+	FCGI_BeginRequestBody body = {
+		.roleB1 = (unsigned char)(role >> 8),
+		.roleB0 = (unsigned char)role,
+		.flags = (unsigned char)flags,
+	};
+
+	return fcgi_record_append(out, FCGI_BEGIN_REQUEST, request_id, &body,
+				  sizeof(body));
+}
+
+/* A name-value length: one byte below 128, else four, top bit set. */
+static enum ecode record_param_len(struct buf *out, size_t len)
+{
+	unsigned char l4[4] = { (unsigned char)((len >> 24) | 0x80),
+				(unsigned char)(len >> 16),
+				(unsigned char)(len >> 8), (unsigned char)len };
+	unsigned char l1 = (unsigned char)len;
+
+	return len < 128 ? buf_add(out, &l1, 1) : buf_add(out, l4, 4);
+}
+
+enum ecode fcgi_record_append_param(struct buf *out, const char *name,
+				    size_t name_len, const char *value,
+				    size_t value_len)
+{
+	size_t old_len = out->len;
+	enum ecode rc;
+
+	if (name_len > 0x7fffffffu || value_len > 0x7fffffffu)
+		return EC_TOO_LARGE;
+	if ((rc = record_param_len(out, name_len)) != EC_OK ||
+	    (rc = record_param_len(out, value_len)) != EC_OK ||
+	    (rc = buf_add(out, name, name_len)) != EC_OK ||
+	    (rc = buf_add(out, value, value_len)) != EC_OK)
+		record_undo(out, old_len);
+	return rc;
 }

@@ -106,4 +106,38 @@ enum ecode fcgi_record_feed(struct buf **tail, const void *data, size_t len,
 			    fcgi_record_fn *fn, void *ctx);
 void fcgi_record_tail_free(struct buf **tail);
 
+/* ---- the client side (the benchmark client, tests/bench/) ----
+ *
+ * A web server's half of the protocol: records it sends to a FastCGI
+ * application.  Same rules as above: pure, capped by the buf, and on error
+ * out is left as it was.
+ *
+ *   fcgi_record_append_begin(&out, 1, FCGI_RESPONDER, 0);
+ *   fcgi_record_append_param(&params, "REQUEST_METHOD", 14, "GET", 3);
+ *   fcgi_record_append(&out, FCGI_PARAMS, 1, params.data, params.len);
+ *   fcgi_record_append(&out, FCGI_PARAMS, 1, NULL, 0);  // end of params
+ */
+
+/* Appends one record of `type` carrying data[0..len), padded to a multiple
+ * of 8.  len 0 appends the empty record that ends a stream (data may then
+ * be NULL).  EC_TOO_LARGE when len > FCGI_RECORD_CONTENT_MAX or at the
+ * buf's cap, EC_NOMEM. */
+enum ecode fcgi_record_append(struct buf *out, unsigned type,
+			      uint16_t request_id, const void *data,
+			      size_t len);
+
+/* Appends FCGI_BEGIN_REQUEST with role (FCGI_RESPONDER, ...) and flags
+ * (FCGI_KEEP_CONN or 0). */
+enum ecode fcgi_record_append_begin(struct buf *out, uint16_t request_id,
+				    unsigned role, unsigned flags);
+
+/* Appends one name-value pair, the content of FCGI_PARAMS (FastCGI 1.0,
+ * section 3.4): each length in one byte when below 128, else in four with
+ * the top bit set.  EC_TOO_LARGE for a length over 0x7fffffff or at the
+ * buf's cap.  The caller splits the pairs into records of at most
+ * FCGI_RECORD_CONTENT_MAX bytes. */
+enum ecode fcgi_record_append_param(struct buf *out, const char *name,
+				    size_t name_len, const char *value,
+				    size_t value_len);
+
 #endif

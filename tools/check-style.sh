@@ -1,13 +1,14 @@
 #!/bin/sh
 # check-style.sh SRCDIR -- house rules that grep can check (STYLE.md), run
 # by `make check-style` (and so by check.sh and CI):
-#   - no sprintf, strcpy, strcat, atoi, strtok, gets (bounded functions only);
+#   - no sprintf, strcpy, strcat, atoi, strtok, gets (bounded functions
+#     only), in src/ and in the benchmark client (tests/bench/);
 #   - sqlite3_ and <sqlite3.h> only in the SQLite store, src/store/sqlite*.c;
 #   - socket and descriptor I/O (socket, bind, listen, accept, connect,
 #     send*, recv*, read*, write*, fcntl, shutdown, epoll_*) only in the
 #     transport files: fcgi.c, conn.c, cgi.c, loop.c, notify.c and the hub's sinks
 #     (sink_*.c); log.c may write(2) its lines to stderr;
-#   - every file formatted by .clang-format (when clang-format is installed;
+#   - every C file of both formatted by .clang-format (when clang-format is installed;
 #     check.sh installs it, so CI always checks).
 # Comments are stripped first (cc -fpreprocessed: no macro is expanded), so
 # a comment that names read() does not count.  Exit 0 when every rule holds.
@@ -18,6 +19,9 @@ status=0
 fail() { printf 'check-style: %s\n' "$*"; status=1; }
 
 files=$(find src -name '*.[ch]' | sort)
+# The benchmark client follows the same rules, but it is a client: its
+# socket calls are its job.
+bench=$(find tests/bench -name '*.[ch]' 2>/dev/null | sort)
 cfiles=$(find src -name '*.c' | sort)
 
 # code FILE: the text of FILE without its comments.
@@ -34,7 +38,7 @@ hits() {
 }
 
 # shellcheck disable=SC2086
-bad=$(for f in $files; do
+bad=$(for f in $files $bench; do
 	code "$f" | grep -E '(^|[^A-Za-z0-9_])(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)[[:space:]]*\(' |
 		sed "s|^|$f: |"
 done)
@@ -54,7 +58,7 @@ bad=$(code src/log.c | grep -E "$io" | grep -v 'write[[:space:]]*(STDERR_FILENO'
 [ -z "$bad" ] || fail "src/log.c does I/O other than writing stderr: $bad"
 
 if command -v clang-format >/dev/null 2>&1; then
-	for f in $files; do
+	for f in $files $bench; do
 		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 ||
 			fail "not formatted by .clang-format: $f (clang-format -i $f)"
 	done

@@ -6,8 +6,9 @@
 # markers) in the source tree.
 #
 # Run by make in the build directory (./emitcgi exists there); the source
-# directory is this script's ../..  No arguments.  Builds the client
-# tests/bench/fcgi_fanout.c with `cc -O2` into the build directory.
+# directory is this script's ../..  No arguments.  The client,
+# tests/bench/fcgi_fanout, is built by make (the bench target depends on
+# it) from tests/bench/*.c with the project's flags.
 #
 # Only unix sockets in a temp dir; every server is started here and stopped
 # here by PID (SIGTERM, then SIGKILL after 8 s); the temp dir is removed on
@@ -20,8 +21,9 @@
 #   BENCH_POLLERS=1000 BENCH_POLL_RATE=20 BENCH_POLL_SECS=10
 #   BENCH_LOGIN_SECS=5          BENCH_WRITE_DOC=0  leave docs/BENCH.md alone
 #
-# To add a measurement: a mode in fcgi_fanout.c printing a "result:" line,
-# a section below that runs it, and a table in bench_report().
+# To add a measurement: a mode of the client printing a "result:" line
+# (tests/bench/bench.h says how), a section below that runs it, and a
+# table in bench_report().
 set -u
 
 build=$(pwd)
@@ -143,15 +145,10 @@ client() { # ARGS...: runs the client, keeps its result lines
 # ---- the client ----
 
 CLIENT="$build/tests/bench/fcgi_fanout"
-mkdir -p "$build/tests/bench"
-JSONC=$(pkg-config --cflags --libs json-c 2>/dev/null || echo -ljson-c)
-# shellcheck disable=SC2086
-cc -O2 -Wall -Wextra -I"$build" -I"$src/src" -o "$CLIENT" \
-	"$src/tests/bench/fcgi_fanout.c" "$src/src/buf.c" "$src/src/error.c" \
-	$JSONC || {
-	echo "bench: cannot build the client" >&2
+if [ ! -x "$CLIENT" ]; then
+	echo "bench: no $CLIENT: run make bench (it builds the client)" >&2
 	exit 1
-}
+fi
 
 # shellcheck disable=SC3045 # dash and bash both have ulimit -n and -H
 nofile=$(ulimit -n)

@@ -394,6 +394,127 @@ START_TEST(test_feed_largest)
 }
 END_TEST
 
+/* The client side: name-value pairs (FastCGI 1.0, 3.4), one row each. */
+static const struct {
+	const char *what;
+	size_t name_len, value_len;
+	size_t want_len;	    /* bytes appended */
+	unsigned char want_head[8]; /* the length bytes */
+	size_t head_len;
+} param_rows[] = {
+    {"short", 3, 5, 1 + 1 + 3 + 5, {3, 5}, 2},
+    {"empty value", 4, 0, 1 + 1 + 4, {4, 0}, 2},
+    {"127 is one byte", 127, 1, 1 + 1 + 127 + 1, {127, 1}, 2},
+    {"128 is four", 128, 2, 4 + 1 + 128 + 2, {0x80, 0, 0, 128, 2}, 5},
+    {"long value",
+     2,
+     300,
+     1 + 4 + 2 + 300,
+     {2, 0x80, 0, 0x01, 0x2c},
+     5},
+};
+
+START_TEST(test_param_row)
+{
+	static char text[400];
+	struct buf b;
+
+	memset(text, 'x', sizeof(text));
+	buf_init(&b, 4096);
+	ck_assert_int_eq(fcgi_record_append_param(&b, text,
+						  param_rows[_i].name_len, text,
+						  param_rows[_i].value_len),
+			 EC_OK);
+	ck_assert_msg(b.len == param_rows[_i].want_len, "%s: %zu bytes",
+		      param_rows[_i].what, b.len);
+	ck_assert_mem_eq(b.data, param_rows[_i].want_head,
+			 param_rows[_i].head_len);
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_param_cap_leaves_buffer)
+{
+	struct buf b;
+
+	buf_init(&b, 10);
+	ck_assert_int_eq(buf_adds(&b, "keep"), EC_OK);
+	ck_assert_int_eq(fcgi_record_append_param(&b, "NAME", 4, "value", 5),
+			 EC_TOO_LARGE);
+	ck_assert_str_eq(buf_str(&b), "keep");
+	ck_assert_int_eq(fcgi_record_append_param(&b, "N", 1, "v", 1), EC_OK);
+	ck_assert_uint_eq(b.len, 8);
+	buf_release(&b);
+}
+END_TEST
+
+/* What the client builds, the parser reads back: type, id, content,
+ * padding to a multiple of 8. */
+static const struct {
+	unsigned type;
+	size_t len;
+} append_rows[] = {
+    {FCGI_PARAMS, 0}, {FCGI_PARAMS, 1},	   {FCGI_STDIN, 7},
+    {FCGI_STDIN, 8},  {FCGI_STDIN, 65535},
+};
+
+START_TEST(test_append_row)
+{
+	static unsigned char data[65535];
+	struct fcgi_record rec;
+	struct buf b;
+	long n;
+
+	memset(data, 'd', sizeof(data));
+	buf_init(&b, FCGI_RECORD_MAX_BYTES);
+	ck_assert_int_eq(fcgi_record_append(&b, append_rows[_i].type, 0x0203,
+					    data, append_rows[_i].len),
+			 EC_OK);
+	ck_assert_uint_eq(b.len % 8, 0);
+	n = fcgi_record_parse(b.data, b.len, &rec);
+	ck_assert_int_eq(n, (long)b.len);
+	ck_assert_uint_eq(rec.type, append_rows[_i].type);
+	ck_assert_uint_eq(rec.request_id, 0x0203);
+	ck_assert_uint_eq(rec.content_len, append_rows[_i].len);
+	ck_assert_uint_eq(rec.padding_len,
+			  fcgi_record_padding(append_rows[_i].len));
+	ck_assert_int_eq(memcmp(rec.content, data, append_rows[_i].len), 0);
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_append_refuses)
+{
+	static unsigned char data[65536];
+	struct buf b;
+
+	buf_init(&b, 20);
+	ck_assert_int_eq(buf_adds(&b, "keep"), EC_OK);
+	ck_assert_int_eq(fcgi_record_append(&b, FCGI_STDIN, 1, data, 65536),
+			 EC_TOO_LARGE);
+	ck_assert_int_eq(fcgi_record_append(&b, FCGI_STDIN, 1, data, 9),
+			 EC_TOO_LARGE); /* 8 + 9 + 7 > 20 - 4 */
+	ck_assert_str_eq(buf_str(&b), "keep");
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_begin_bytes)
+{
+	const unsigned char want[16] = {1, FCGI_BEGIN_REQUEST, 0, 1, 0, 8, 0, 0,
+					0, FCGI_RESPONDER,     1, 0, 0, 0, 0, 0};
+	struct buf b;
+
+	buf_init(&b, 64);
+	ck_assert_int_eq(
+	    fcgi_record_append_begin(&b, 1, FCGI_RESPONDER, FCGI_KEEP_CONN),
+	    EC_OK);
+	ck_assert_uint_eq(b.len, 16);
+	ck_assert_mem_eq(b.data, want, 16);
+	buf_release(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fcgi_record");
@@ -412,6 +533,13 @@ int main(void)
 	tcase_add_test(tc, test_feed_stop);
 	tcase_add_test(tc, test_feed_garbage);
 	tcase_add_test(tc, test_feed_largest);
+	tcase_add_loop_test(tc, test_param_row, 0,
+			    (int)(sizeof(param_rows) / sizeof(param_rows[0])));
+	tcase_add_test(tc, test_param_cap_leaves_buffer);
+	tcase_add_loop_test(tc, test_append_row, 0,
+			    (int)(sizeof(append_rows) / sizeof(append_rows[0])));
+	tcase_add_test(tc, test_append_refuses);
+	tcase_add_test(tc, test_begin_bytes);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }
