@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	alarm(hold_s ? (unsigned)atoi(hold_s) : 120);
+	alarm(hold_s ? (unsigned)strtol(hold_s, NULL, 10) : 120);
 	path = argv[1];
 	mode = argv[2];
 	buf_init(&out, 8u << 20);
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (!strcmp(mode, "keep") && argc >= 6) {
-		int k = atoi(argv[3]), answered = 0;
+		int k = (int)strtol(argv[3], NULL, 10), answered = 0;
 
 		if ((fd = connect_unix(path)) < 0)
 			return 1;
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 		return answered == k ? 0 : 1;
 	}
 	if (!strcmp(mode, "stall") && argc >= 6) {
-		int n = atoi(argv[3]);
+		int n = (int)strtol(argv[3], NULL, 10);
 
 		build_request(&out, 1, false, argv[4], argv[5], argc - 6,
 			      argv + 6);
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		hold();
 	}
 	if (!strcmp(mode, "slowbody") && argc >= 5) {
-		int n = atoi(argv[3]), fds[1024];
+		int n = (int)strtol(argv[3], NULL, 10), fds[1024];
 		static const char body[] = "{\"username\":\"slow\","
 					   "\"password\":\"slow-body-sender\"}";
 
