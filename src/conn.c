@@ -199,8 +199,10 @@ static enum ecode conn_watch(struct conn *c, uint32_t events)
 	return EC_OK;
 }
 
-/* A connection ready for its first (or next) request. */
-static struct conn *conn_new(struct conns *cs, int fd, bool refuse)
+/* A connection ready for its first (or next) request; registered: the fd
+ * is in the loop already (given back by the hub), take it over. */
+static struct conn *conn_new(struct conns *cs, int fd, bool refuse,
+			     bool registered)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -217,7 +219,13 @@ static struct conn *conn_new(struct conns *cs, int fd, bool refuse)
 	buf_init(&c->body, REQUEST_BODY_MAX_BYTES);
 	buf_init(&c->out, CONN_OUT_MAX);
 	conn_set_phase(c, CONN_PH_IDLE, clock_mono_ms());
-	if (conn_watch(c, EPOLLIN) != EC_OK)
+	if (registered &&
+	    loop_io_take(cs->loop, &c->io, EPOLLIN | EPOLLRDHUP) != EC_OK) {
+		log_warn("conn: epoll_ctl: %s", strerror(errno));
+		conn_close(c);
+		return NULL;
+	}
+	if (!registered && conn_watch(c, EPOLLIN) != EC_OK)
 		return NULL;
 	return c;
 }
@@ -391,6 +399,7 @@ static void conn_job_run(struct workers_job *wj, void *state)
 	struct conns *cs = w->cs;
 	struct request rq;
 	struct response res;
+	bool was_empty;
 
 	request_init(&rq);
 	response_init(&res);
@@ -403,10 +412,13 @@ static void conn_job_run(struct workers_job *wj, void *state)
 	fcgi_params_env_free(&job->env);
 	buf_release(&job->body);
 
+	/* The loop takes the whole list at once: wake it for the first. */
 	pthread_mutex_lock(&cs->mu);
+	was_empty = list_empty(&cs->done);
 	list_append(&cs->done, &job->wj.link);
 	pthread_mutex_unlock(&cs->mu);
-	loop_waker_wake(&cs->wake);
+	if (was_empty)
+		loop_waker_wake(&cs->wake);
 }
 
 static void conn_job_free(struct conn_job *job)
@@ -451,11 +463,8 @@ static void conn_dispatch(struct conn *c)
 	c->state = CONN_BUSY;
 	list_del(&c->link);
 	list_init(&c->link);
-	/* No reading while a worker has it: only a hang-up matters. */
-	if (conn_watch(c, 0) != EC_OK) {
-		conn_job_free(job);
-		return;
-	}
+	/* Still watched for reading (a hang-up orphans it; a web server
+	 * sends nothing else before our answer): no epoll_ctl per request. */
 	cs->jobs_out++;
 	workers_submit(cs->workers, &job->wj);
 }
@@ -490,16 +499,16 @@ static void conn_job_done(struct conns *cs, struct conn_job *job)
 		.prelude = job->out.data,
 		.prelude_len = job->out.len,
 	};
-	/* Out of the loop first: the hub registers the fd as its own. */
-	loop_io_stop(cs->loop, &c->io);
+	/* The hub takes the fd over in the loop (one epoll_ctl). */
+	spec.registered = true;
 	rc = hub_park(cs->hub, &spec);
 	if (rc != EC_OK) {
 		/* Nothing was written yet: a proper answer (503 at
 		 * capacity or stopping). */
-		if (conn_watch(c, 0) == EC_OK)
-			conn_reply_error(c, rc);
+		conn_reply_error(c, rc);
 		goto out;
 	}
+	loop_io_forget(&c->io);
 	if (c->refuse)
 		conn_spare_reopen(cs);
 	c->state = CONN_ORPHAN; /* the hub has the fd now */
@@ -675,7 +684,7 @@ static void conn_on_accept(struct loop *loop, struct loop_io *io,
 		if (fd >= 0) {
 			emfile_logged = false;
 			metrics_inc(METRIC_FCGI_CONNECTIONS);
-			conn_new(cs, fd, false);
+			conn_new(cs, fd, false, false);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -694,7 +703,7 @@ static void conn_on_accept(struct loop *loop, struct loop_io *io,
 					     SOCK_NONBLOCK | SOCK_CLOEXEC);
 				if (fd >= 0) {
 					metrics_inc(METRIC_FCGI_CONNECTIONS);
-					if (conn_new(cs, fd, true))
+					if (conn_new(cs, fd, true, false))
 						continue;
 				}
 				conn_spare_reopen(cs);
@@ -717,10 +726,10 @@ static void conn_give_back(void *ctx, int fd)
 	struct conns *cs = ctx;
 
 	if (cs->stopping) {
-		close(fd);
+		close(fd); /* leaves the epoll set with it */
 		return;
 	}
-	conn_new(cs, fd, false);
+	conn_new(cs, fd, false, true);
 }
 
 static int conn_tick(void *ctx, int64_t now, bool stopping, bool *busy)

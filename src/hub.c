@@ -133,7 +133,7 @@ void hub_waiter_done(struct hub *hub, struct waiter *w)
 		return;
 	}
 	hub_waiter_unpark(hub, w);
-	loop_io_stop(hub->loop, &w->sink.io);
+	loop_io_forget(&w->sink.io); /* the transport takes the fd over */
 	fd = sink_detach(&w->sink);
 	w->state = HUB_WAITER_DEAD;
 	list_append(&hub->dead, &w->link);
@@ -406,8 +406,11 @@ static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 	if (sink_open(&w->sink) != SINK_OK)
 		goto fail;
 	w->state = HUB_WAITER_PARKED;
-	if (loop_io_start(hub->loop, &w->sink.io, sink_events(&w->sink)) !=
-	    EC_OK) {
+	if ((w->flags & HUB_WAITER_REGISTERED
+		     ? loop_io_take(hub->loop, &w->sink.io,
+				    sink_events(&w->sink))
+		     : loop_io_start(hub->loop, &w->sink.io,
+				     sink_events(&w->sink))) != EC_OK) {
 		if (errno != EPERM || w->sink.kind != SINK_RAW) {
 			log_warn("hub: epoll_ctl: %s", strerror(errno));
 			w->state = HUB_WAITER_QUEUED;
@@ -620,6 +623,9 @@ static int hub_tick(struct loop *loop, void *ctx)
 		return 0;
 	}
 	t = hub_timeout(hub, now);
+	/* The transport parked waiters that want the store looked at. */
+	if (hub->check_now || atomic_load(&hub->committed))
+		t = 0;
 	if (hub->stop_begun && hub->transport_busy && t > 50)
 		t = 50; /* its requests end without waking the hub */
 	return transport_ms >= 0 && transport_ms < t ? transport_ms : t;
@@ -745,6 +751,8 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	w->end_ms = spec->timeout_ms; /* until adoption starts the clock */
 	if (spec->keep_conn && spec->sink == HUB_SINK_FCGI)
 		w->flags |= HUB_WAITER_KEEP;
+	if (spec->registered)
+		w->flags |= HUB_WAITER_REGISTERED;
 	if (spec->prelude_len > 0 &&
 	    sink_preload(&w->sink, spec->prelude, spec->prelude_len) !=
 		    SINK_PENDING) {
@@ -761,13 +769,23 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 		rc = EC_TOO_MANY_WAITERS;
 	else {
 		atomic_fetch_add(&hub->n_waiters, 1);
-		list_append(&hub->queue, &w->link);
+		if (!spec->registered)
+			list_append(&hub->queue, &w->link);
 	}
 	pthread_mutex_unlock(&hub->mu);
 	if (rc != EC_OK) {
 		sink_free(&w->sink);
 		free(w); /* a struct hub_waiter_raw starts with its waiter */
 		return rc;
+	}
+	if (spec->registered) {
+		/* On the hub thread, the fd in the loop: adopt now, so that
+		 * no event comes for the caller's io once it forgets it. */
+		list_init(&w->link);
+		if (spec->immediate)
+			hub->check_now = true;
+		hub_adopt(hub, w, clock_mono_ms());
+		return EC_OK;
 	}
 	atomic_store(&hub->queued, true);
 	/* Its events are in the store: look at once, whoever woke us. */

@@ -56,8 +56,9 @@ typedef void hub_touch_fn(void *ctx, const int64_t *session_ids, size_t n);
  * in hand (a stop waits for them, HUB_STOP_TRANSPORT_MS at most). */
 typedef int hub_tick_fn(void *ctx, int64_t now, bool stopping, bool *busy);
 /* A waiter parked with keep_conn ended its request cleanly: the
- * connection fd (already out of the loop) goes back to the transport,
- * which reads the next request on it.  Hub thread. */
+ * connection fd goes back to the transport, which reads the next request
+ * on it.  The fd is still in the hub's loop, under no io: the transport
+ * takes it with loop_io_take() (or closes it).  Hub thread. */
 typedef void hub_give_back_fn(void *ctx, int fd);
 
 struct hub_options {
@@ -101,6 +102,11 @@ struct hub_waiter_spec {
 	/* Answered at once (a poll whose events are already there): not
 	 * counted against max_waiters. */
 	bool immediate;
+	/* The fd is in the hub's loop already (the caller is on the hub
+	 * thread, serving the connection in the same loop): it is adopted at
+	 * once and taken over with loop_io_take(); on EC_OK the caller
+	 * loop_io_forget()s its own io. */
+	bool registered;
 	/* Bytes to send before any event (the SSE head), copied at park;
 	 * FCGI framing is the sink's. */
 	const void *prelude;

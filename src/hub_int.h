@@ -42,10 +42,11 @@ enum hub_waiter_state {
 	HUB_WAITER_DEAD,
 };
 
-#define HUB_WAITER_NOEPOLL 1u /* fd is a regular file: never waits */
-#define HUB_WAITER_HAS_IN 2u  /* a struct hub_waiter_raw watching in_fd */
-#define HUB_WAITER_KEEP 4u    /* FCGI_KEEP_CONN: fd goes back when done */
-#define HUB_WAITER_STALLED 8u /* SSE: bytes were pending at the last ping */
+#define HUB_WAITER_NOEPOLL 1u	  /* fd is a regular file: never waits */
+#define HUB_WAITER_HAS_IN 2u	  /* a struct hub_waiter_raw watching in_fd */
+#define HUB_WAITER_KEEP 4u	  /* FCGI_KEEP_CONN: fd goes back when done */
+#define HUB_WAITER_STALLED 8u	  /* SSE: bytes were pending at the last ping */
+#define HUB_WAITER_REGISTERED 16u /* fd already in the loop: take it over */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */

@@ -406,7 +406,7 @@ static int hl_count_ready(void)
 	int r = 0;
 
 	for (int i = 0; i < hl.n; i++)
-		r += hl.conns[i]->fd >= 0 && hl.conns[i]->ready;
+		r += hl.conns[i] && hl.conns[i]->fd >= 0 && hl.conns[i]->ready;
 	return r;
 }
 
