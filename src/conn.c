@@ -576,6 +576,14 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 	case FCGI_PARAMS:
 		if (c->state != CONN_PARAMS)
 			return true;
+		if (rec->content_len == 0 && c->refuse) {
+			/* On the spare descriptor: answer now, without
+			 * waiting for a body, and free the spare at once. */
+			c->keep = false;
+			metrics_inc(METRIC_FCGI_REFUSED);
+			conn_reply_error(c, EC_UNAVAILABLE);
+			return false;
+		}
 		if (rec->content_len == 0) {
 			c->state = CONN_STDIN;
 			conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());

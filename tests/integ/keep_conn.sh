@@ -14,12 +14,16 @@
 #     /metrics counts far fewer FastCGI connections than requests.
 #  3. Through lighttpd with EMITCGI_MAX_SUBSCRIBERS=5: 40 long-polls at
 #     once: each is answered 200 or 503 with Retry-After.
+#  4. Out of descriptors (its RLIMIT_NOFILE lowered with prlimit while
+#     slow uploads hold the rest): a request is answered 503 with
+#     Retry-After, not left waiting.  (Before issue 8 the accepting threads
+#     backed off silently: the request was never answered.)
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integ/lib.sh"
 . "$top_srcdir/tests/integ/deploy_lib.sh"
 
-integ_require curl jq setpriv lighttpd
+integ_require curl jq setpriv lighttpd prlimit
 deploy_require_nginx
 integ_init keep-conn
 
@@ -27,7 +31,7 @@ CLIENT=${top_builddir:-.}/tests/integ/fcgi_client
 [ -x "$CLIENT" ] || skip_all "no $CLIENT (make check builds it)"
 PW=correct-horse-battery
 
-tap_plan 9
+tap_plan 11
 deploy_setup
 
 # ---- 1. one connection, parked requests included ----
@@ -107,5 +111,19 @@ diag "storm: $n200 answered 200, $n503 answered 503 + Retry-After"
 check_eq "every poll of the storm answered 200, or 503 with Retry-After" \
 	"0 40" "$bad $((n200 + n503))"
 ok "the storm met the capacity (some 503)" test "$n503" -gt 0
+
+# ---- 4. out of descriptors ----
+integ_start_emitcgi_listen "unix:$T/fd.sock" EMITCGI_THREADS=1 ||
+	bail_out "emitcgi did not start"
+nfd=$(find "/proc/$EMITCGI_PID/fd" -mindepth 1 | wc -l)
+prlimit --pid "$EMITCGI_PID" --nofile=$((nfd + 6)):$((nfd + 6)) ||
+	bail_out "prlimit failed"
+"$CLIENT" "$T/fd.sock" slowbody 20 /api/login >"$T/fd-slow.out" 2>&1 &
+integ_track $!
+wait_for "slow uploads connected" 20 grep -q ready "$T/fd-slow.out"
+out=$(FCGI_HOLD_S=15 "$CLIENT" "$T/fd.sock" get GET /api/health 2>&1)
+check_eq "out of descriptors: a request is answered 503" \
+	"Status: 503 Service Unavailable" "$(head -n 1 <<<"$out" | tr -d '\r')"
+ok "with Retry-After" grep -qi '^Retry-After: ' <<<"$out"
 integ_check_sanitizers
 tap_done
