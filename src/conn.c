@@ -545,6 +545,10 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 		}
 		c->request_id = rec->request_id;
 		c->keep = b->flags & FCGI_KEEP_CONN;
+		/* A kept connection: nothing of the last request counts. */
+		c->params_too_large = c->body_too_large = false;
+		buf_reset(&c->params);
+		buf_reset(&c->body);
 		c->state = CONN_PARAMS;
 		conn_set_phase(c, CONN_PH_HEADER, clock_mono_ms());
 		return true;
