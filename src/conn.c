@@ -21,7 +21,8 @@
  * Workers hand jobs back through a mutex-guarded list and an eventfd on
  * the loop (loop_waker); the tick drains it.  The tick is the only place
  * the loop learns of a job's end, so a stop waits for jobs by reporting
- * busy to the hub.
+ * busy to the hub.  The hand-over to a worker and back (and what runs on
+ * the worker) is conn_job.c; the structs both share are conn_int.h.
  */
 #include "autoconfig.h"
 
@@ -38,6 +39,7 @@
 #include "api.h"
 #include "clock.h"
 #include "conn.h"
+#include "conn_int.h"
 #include "fcgi_params.h"
 #include "fcgi_record.h"
 #include "list.h"
@@ -49,85 +51,11 @@
 #include "store.h"
 #include "workers.h"
 
-#define CONN_READ_BYTES 16384
-#define CONN_READS_PER_EVENT 4 /* fairness: then back to the loop */
-#define CONN_ACCEPTS_PER_EVENT 64
-#define CONN_ACCEPT_RETRY_MS 100 /* out of descriptors, spare in use */
-#define CONN_OUT_MAX (RESPONSE_BODY_MAX_BYTES + 2 * RESPONSE_HEAD_MAX_BYTES)
-
-enum conn_state {
-	CONN_IDLE,
-	CONN_PARAMS,
-	CONN_STDIN,
-	CONN_BUSY,
-	CONN_WRITE,
-	CONN_ORPHAN, /* peer gone while a worker has the request */
-};
-
-enum conn_phase { /* deadline FIFOs */
-		  CONN_PH_IDLE,
-		  CONN_PH_HEADER,
-		  CONN_PH_BODY,
-		  CONN_PH_WRITE,
-		  CONN_PHASES,
-};
-
 static const int conn_phase_ms[CONN_PHASES] = {
 	[CONN_PH_IDLE] = CONN_IDLE_MS,
 	[CONN_PH_HEADER] = CONN_HEADER_MS,
 	[CONN_PH_BODY] = CONN_BODY_MS,
 	[CONN_PH_WRITE] = CONN_WRITE_MS,
-};
-
-struct conn_job;
-
-struct conn {
-	struct loop_io io;
-	struct conns *cs;
-	struct list link; /* a phase FIFO, or dead; empty when BUSY */
-	int64_t deadline_ms;
-	uint8_t state;
-	bool keep;   /* FCGI_KEEP_CONN for this request */
-	bool refuse; /* took the spare fd: answer 503 */
-	bool params_too_large;
-	bool body_too_large;
-	uint16_t request_id;
-	struct buf *tail; /* a partial record */
-	struct buf params;
-	struct buf body;
-	struct buf out; /* framed bytes not yet written */
-	size_t out_off;
-};
-
-struct conn_job {
-	struct workers_job wj; /* wj.link: the queue, then cs->done */
-	struct conn *c;
-	struct fcgi_params_env env;
-	struct buf body;
-	enum ecode pre_rc;
-	/* Filled by the worker. */
-	struct buf out; /* the CGI response: head and body */
-	enum api_result result;
-	struct api_wait wait;
-};
-
-struct conns {
-	const struct config *cfg;
-	struct runtime *rt;
-	struct hub *hub;
-	struct loop *loop;
-	struct workers *workers;
-	struct loop_io listen_io;
-	struct loop_waker wake;
-	int spare_fd;
-	int64_t accept_retry_ms; /* 0: accepting */
-	bool stopping;
-	int jobs_out; /* loop thread: submitted, not yet back */
-	struct list phase[CONN_PHASES];
-	struct list dead;
-
-	pthread_mutex_t mu; /* guards done */
-	struct list done;
 };
 
 static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events);
@@ -151,7 +79,7 @@ static void conn_reset_request(struct conn *c)
 	c->keep = false;
 }
 
-static void conn_spare_reopen(struct conns *cs)
+void conn_spare_reopen(struct conns *cs)
 {
 	if (cs->spare_fd < 0)
 		cs->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -182,7 +110,7 @@ static void conn_close(struct conn *c)
 	list_append(&cs->dead, &c->link);
 }
 
-static void conn_free(struct conn *c)
+void conn_free(struct conn *c)
 {
 	fcgi_record_tail_free(&c->tail);
 	conn_reset_request(c);
@@ -272,7 +200,7 @@ reset:
 
 /* Frames a CGI response as FCGI_STDOUT records and the end of the
  * request, and writes it. */
-static void conn_reply(struct conn *c, const void *data, size_t len)
+void conn_reply(struct conn *c, const void *data, size_t len)
 {
 	buf_reset(&c->out);
 	c->out_off = 0;
@@ -290,7 +218,7 @@ static void conn_reply(struct conn *c, const void *data, size_t len)
 
 /* An answer made here, without a worker (503 at EMFILE or stop, or the
  * refusal of a park). */
-static void conn_reply_error(struct conn *c, enum ecode rc)
+void conn_reply_error(struct conn *c, enum ecode rc)
 {
 	struct response res;
 	struct buf out;
@@ -347,174 +275,6 @@ static void conn_get_values(struct conn *c)
 	memset(rec + FCGI_HEADER_LEN + pairs.len, 0, pad);
 	conn_send_record(c, rec, FCGI_HEADER_LEN + pairs.len + pad);
 	buf_release(&pairs);
-}
-
-/* ---- workers ---- */
-
-struct conn_worker {
-	struct api_ctx ctx;
-	struct conns *cs;
-};
-
-static void *conn_worker_init(void *arg)
-{
-	struct conns *cs = arg;
-	struct conn_worker *w = calloc(1, sizeof(*w));
-	enum ecode rc;
-
-	if (!w)
-		return NULL;
-	w->cs = cs;
-	w->ctx.cfg = cs->cfg;
-	w->ctx.hub = cs->hub;
-	if ((rc = runtime_store_open(cs->rt, &w->ctx.st)) != EC_OK) {
-		log_error("worker: cannot open %s: %s", cs->cfg->db_path,
-			  ecode_name(rc));
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-static void conn_worker_fini(void *arg, void *state)
-{
-	struct conn_worker *w = state;
-
-	(void)arg;
-	store_close(w->ctx.st);
-	free(w);
-}
-
-static const struct workers_ops conn_workers_ops = {
-	.init = conn_worker_init,
-	.fini = conn_worker_fini,
-};
-
-/* Worker thread: the handler, then back to the loop. */
-static void conn_job_run(struct workers_job *wj, void *state)
-{
-	static char *const no_env[] = { NULL };
-	struct conn_job *job = container_of(wj, struct conn_job, wj);
-	struct conn_worker *w = state;
-	struct conns *cs = w->cs;
-	struct request rq;
-	struct response res;
-	bool was_empty;
-
-	request_init(&rq);
-	response_init(&res);
-	job->result = api_serve_buffered(
-		&w->ctx, &rq, job->env.envp ? job->env.envp : no_env,
-		job->body.data, job->body.len, job->pre_rc, &res, &job->wait);
-	runtime_answer(&res, &job->result, &job->out);
-	response_release(&res);
-	request_release(&rq);
-	fcgi_params_env_free(&job->env);
-	buf_release(&job->body);
-
-	/* The loop takes the whole list at once: wake it for the first. */
-	pthread_mutex_lock(&cs->mu);
-	was_empty = list_empty(&cs->done);
-	list_append(&cs->done, &job->wj.link);
-	pthread_mutex_unlock(&cs->mu);
-	if (was_empty)
-		loop_waker_wake(&cs->wake);
-}
-
-static void conn_job_free(struct conn_job *job)
-{
-	fcgi_params_env_free(&job->env);
-	buf_release(&job->body);
-	buf_release(&job->out);
-	free(job);
-}
-
-/* The request is read whole: to a worker. */
-static void conn_dispatch(struct conn *c)
-{
-	struct conns *cs = c->cs;
-	struct conn_job *job;
-	enum ecode rc = EC_OK;
-
-	if (c->refuse || cs->stopping) {
-		metrics_inc(METRIC_FCGI_REFUSED);
-		conn_reply_error(c, EC_UNAVAILABLE);
-		return;
-	}
-	job = calloc(1, sizeof(*job));
-	if (!job) {
-		conn_reply_error(c, EC_NOMEM);
-		return;
-	}
-	job->wj.run = conn_job_run;
-	job->c = c;
-	buf_init(&job->out, CONN_OUT_MAX);
-	if (c->params_too_large)
-		job->pre_rc = EC_HEADERS_TOO_LARGE;
-	else if ((rc = fcgi_params_env(c->params.data, c->params.len,
-				       &job->env)) != EC_OK)
-		job->pre_rc = rc == EC_NOMEM ? EC_NOMEM : EC_INVALID_PARAM;
-	else if (c->body_too_large)
-		job->pre_rc = EC_TOO_LARGE;
-	/* The body moves to the job; the connection keeps no copy. */
-	job->body = c->body;
-	buf_init(&c->body, REQUEST_BODY_MAX_BYTES);
-	buf_release(&c->params);
-	c->state = CONN_BUSY;
-	list_del(&c->link);
-	list_init(&c->link);
-	/* Still watched for reading (a hang-up orphans it; a web server
-	 * sends nothing else before our answer): no epoll_ctl per request. */
-	cs->jobs_out++;
-	workers_submit(cs->workers, &job->wj);
-}
-
-/* Loop thread: a worker is done with job. */
-static void conn_job_done(struct conns *cs, struct conn_job *job)
-{
-	struct conn *c = job->c;
-	struct hub_waiter_spec spec;
-	enum ecode rc;
-
-	cs->jobs_out--;
-	if (c->state == CONN_ORPHAN) {
-		conn_free(c);
-		goto out;
-	}
-	if (job->result != API_WAIT_FOR_EVENT) {
-		conn_reply(c, job->out.data, job->out.len);
-		goto out;
-	}
-	spec = (struct hub_waiter_spec){
-		.kind = job->wait.kind,
-		.sink = HUB_SINK_FCGI,
-		.fd = c->io.fd,
-		.in_fd = -1,
-		.request_id = c->request_id,
-		.cursor = job->wait.cursor,
-		.session_id = job->wait.session_id,
-		.timeout_ms = job->wait.timeout_ms,
-		.keep_conn = c->keep,
-		.immediate = job->wait.immediate,
-		.prelude = job->out.data,
-		.prelude_len = job->out.len,
-	};
-	/* The hub takes the fd over in the loop (one epoll_ctl). */
-	spec.registered = true;
-	rc = hub_park(cs->hub, &spec);
-	if (rc != EC_OK) {
-		/* Nothing was written yet: a proper answer (503 at
-		 * capacity or stopping). */
-		conn_reply_error(c, rc);
-		goto out;
-	}
-	loop_io_forget(&c->io);
-	if (c->refuse)
-		conn_spare_reopen(cs);
-	c->state = CONN_ORPHAN; /* the hub has the fd now */
-	list_append(&cs->dead, &c->link);
-out:
-	conn_job_free(job);
 }
 
 /* ---- reading ---- */

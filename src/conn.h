@@ -35,6 +35,9 @@
  * the connection and answer its request 503 + Retry-After; the others wait
  * in the listen backlog (sized from net.core.somaxconn), never dropped.
  *
+ * Files: conn.c (the connections), conn_job.c (their requests on the
+ * workers), conn_int.h (what those two share).
+ *
  * Threads: everything here runs on the hub's loop thread except the job
  * run by a worker (conn_job_run).  May call: fcgi_record.h,
  * fcgi_params.h, workers.h, hub.h, api.h, runtime.h, loop.h, and the
