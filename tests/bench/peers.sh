@@ -148,6 +148,9 @@ EOF
 	integ_track "$pid"
 	wait_for "nchan nginx on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null ||
 		{ diag "nchan nginx did not start: $(cat "$dir/stderr.log")"; return 1; }
+	# Its workers, or /proc would be read for the master alone.
+	wait_for "nchan's 2 workers" 20 bash -c \
+		"[ \$(grep -l '^PPid:[[:space:]]*$pid\$' /proc/[0-9]*/status 2>/dev/null | wc -l) -ge 2 ]"
 	# nchan is server and front at once: all of its processes count
 	# as the front, the server column stays 0.
 	run_load nchan nchan "$2" "$1" "$port" 0 "$(pids_of "$pid")"
