@@ -20,13 +20,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	      curl jq sqlite3 lighttpd nginx-light apache2 libapache2-mod-fcgid
 	      spawn-fcgi chromium procps iproute2 psmisc util-linux systemd
 	      clang-format"
+	# the PostgreSQL store (libpq) and the server its tests start
+	pkgs="$pkgs libpq-dev postgresql"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $pkgs >/dev/null
 	# The packages start their services on port 80; our tests use their
 	# own ports and configs, so the system instances are not needed.
-	for s in apache2 nginx lighttpd; do
+	for s in apache2 nginx lighttpd postgresql; do
 		command -v service >/dev/null 2>&1 && service "$s" stop >/dev/null 2>&1 || true
 	done
 fi

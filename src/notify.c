@@ -24,21 +24,40 @@
  * The poke descriptor is not reopened: a process whose file was replaced
  * pokes the old inode until it restarts, and its readers fall back on the
  * hub's periodic check.
+ *
+ * A database server that notifies by itself (PostgreSQL: the committing
+ * transaction's NOTIFY reaches every process on every machine;
+ * store_db_listens()) needs no file: a poke does nothing, and the watcher
+ * is the store's listening connection (store_listen_*(), store.h; no libpq
+ * here).  Its socket changes when it reconnects, so notify_fd() is an
+ * epoll instance of our own, stable for the hub's loop, holding the
+ * current socket and a timerfd.  When the connection drops,
+ * notify_drain() reconnects at once or arms the timer to try again
+ * (NOTIFY_RETRY_MIN_MS doubling to NOTIFY_RETRY_MAX_MS); either way the
+ * hub checks the store after every drain, reading from its last id, so
+ * notifications lost while the connection was down cost nothing.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "notify.h"
+#include "store.h"
+
+#define NOTIFY_RETRY_MIN_MS 100
+#define NOTIFY_RETRY_MAX_MS 2000
 
 #define NOTIFY_SUFFIX "-notify"
 #define NOTIFY_MASK                                                            \
@@ -50,8 +69,95 @@ struct notify {
 	int wfd;   /* O_WRONLY on path, for pokes */
 	dev_t dev; /* the watched inode */
 	ino_t ino;
+	/* A server that notifies (store_db_listens()): */
+	bool server;
+	struct store_listen *ls; /* NULL unless watching */
+	int epfd;		 /* notify_fd(): the socket and the timer */
+	int tfd;		 /* timerfd: the next reconnect attempt */
+	int sock;		 /* the socket in epfd, -1 when none */
+	int retry_ms;		 /* the pause after the next failure */
 	char path[];
 };
+
+static enum ecode notify_server_add(struct notify *n)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	n->sock = store_listen_fd(n->ls);
+	if (n->sock < 0)
+		return EC_IO;
+	ev.data.fd = n->sock;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->sock, &ev) < 0) {
+		log_error("notify: epoll_ctl: %s", strerror(errno));
+		n->sock = -1;
+		return EC_IO;
+	}
+	return EC_OK;
+}
+
+/* The listening connection dropped (and is closed): try again now, else
+ * when the timer fires. */
+static void notify_server_lost(struct notify *n)
+{
+	struct itimerspec it = { 0 };
+
+	/* Closing the socket removed it from epfd already. */
+	n->sock = -1;
+	if (store_listen_reconnect(n->ls) == EC_OK &&
+	    notify_server_add(n) == EC_OK) {
+		n->retry_ms = NOTIFY_RETRY_MIN_MS;
+		return;
+	}
+	it.it_value.tv_sec = n->retry_ms / 1000;
+	it.it_value.tv_nsec = (long)(n->retry_ms % 1000) * 1000000L;
+	if (timerfd_settime(n->tfd, 0, &it, NULL) < 0)
+		log_error("notify: timerfd_settime: %s", strerror(errno));
+	n->retry_ms *= 2;
+	if (n->retry_ms > NOTIFY_RETRY_MAX_MS)
+		n->retry_ms = NOTIFY_RETRY_MAX_MS;
+}
+
+static void notify_server_drain(struct notify *n)
+{
+	uint64_t expired;
+	bool lost = true;
+
+	if (!n->ls)
+		return;
+	/* Non-blocking: EAGAIN when the timer did not fire. */
+	(void)!read(n->tfd, &expired, sizeof(expired));
+	if (n->sock >= 0)
+		(void)store_listen_drain(n->ls, &lost);
+	if (lost)
+		notify_server_lost(n);
+}
+
+static enum ecode notify_server_open(struct notify *n, const char *db,
+				     bool watch)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	enum ecode rc;
+
+	n->server = true;
+	n->epfd = n->tfd = n->sock = -1;
+	n->retry_ms = NOTIFY_RETRY_MIN_MS;
+	if (!watch)
+		return EC_OK; /* pokes: the server's NOTIFY does it */
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (n->epfd < 0 || n->tfd < 0) {
+		log_error("notify: epoll/timerfd: %s", strerror(errno));
+		return EC_IO;
+	}
+	ev.data.fd = n->tfd;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->tfd, &ev) < 0) {
+		log_error("notify: epoll_ctl: %s", strerror(errno));
+		return EC_IO;
+	}
+	if ((rc = store_listen_open(db, &n->ls)) != EC_OK)
+		return rc;
+	return n->ls ? notify_server_add(n) : EC_INTERNAL;
+}
 
 static enum ecode notify_watch(struct notify *n)
 {
@@ -96,6 +202,16 @@ enum ecode notify_open(const char *db_path, bool watch, struct notify **out)
 	n->ifd = -1;
 	n->dev = 0;
 	n->ino = 0;
+	n->wfd = -1;
+	n->server = false;
+	n->ls = NULL;
+	n->epfd = n->tfd = n->sock = -1;
+	if (store_db_listens(db_path)) {
+		if ((rc = notify_server_open(n, db_path, watch)) != EC_OK)
+			goto out;
+		*out = n;
+		return EC_OK;
+	}
 	n->wfd = notify_create(n->path);
 	if (n->wfd < 0) {
 		rc = EC_IO;
@@ -128,6 +244,11 @@ void notify_close(struct notify *n)
 {
 	if (!n)
 		return;
+	store_listen_close(n->ls);
+	if (n->epfd >= 0 && close(n->epfd) < 0)
+		log_warn("notify: close: %s", strerror(errno));
+	if (n->tfd >= 0 && close(n->tfd) < 0)
+		log_warn("notify: close: %s", strerror(errno));
 	if (n->ifd >= 0 && close(n->ifd) < 0)
 		log_warn("notify: close: %s", strerror(errno));
 	if (n->wfd >= 0 && close(n->wfd) < 0)
@@ -139,6 +260,8 @@ void notify_poke(struct notify *n)
 {
 	ssize_t w;
 
+	if (n->server)
+		return;
 	do
 		w = pwrite(n->wfd, "!", 1, 0);
 	while (w < 0 && errno == EINTR);
@@ -148,7 +271,7 @@ void notify_poke(struct notify *n)
 
 int notify_fd(const struct notify *n)
 {
-	return n->ifd;
+	return n->server ? n->epfd : n->ifd;
 }
 
 void notify_drain(struct notify *n)
@@ -160,6 +283,10 @@ void notify_drain(struct notify *n)
 	struct stat st;
 	ssize_t len;
 
+	if (n->server) {
+		notify_server_drain(n);
+		return;
+	}
 	if (n->ifd < 0)
 		return;
 

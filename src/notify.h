@@ -7,6 +7,13 @@
  * The hub also falls back to a slow PRAGMA-free check of the last event id,
  * for writers that do not poke (the sqlite3 shell, network file systems).
  *
+ * With a PostgreSQL EMITCGI_DB (store_db_listens(), store.h) there is no
+ * file: the committing transaction's NOTIFY reaches every process on every
+ * machine, a poke does nothing, and the watcher's descriptor is readable
+ * when the store's LISTEN connection has input, or when it dropped and a
+ * reconnect is due; the hub checks the store after every drain, so what
+ * was missed while it was down is read from the log.
+ *
  *   struct notify *n;
  *   notify_open("/var/lib/emitcgi/emitcgi.db", &n);
  *   notify_poke(n);                 // any thread, after a commit
@@ -33,10 +40,11 @@ void notify_close(struct notify *n);
  * delivery until the fallback check. */
 void notify_poke(struct notify *n);
 /* Readable (EPOLLIN) after a poke by any process, this one included;
- * -1 when not watching. */
+ * -1 when not watching.  The same descriptor for the life of n (with
+ * PostgreSQL an epoll instance holding the current socket). */
 int notify_fd(const struct notify *n);
 /* Consumes pending notifications; re-creates the watch if the file was
- * replaced. */
+ * replaced (PostgreSQL: reconnects a dropped LISTEN connection). */
 void notify_drain(struct notify *n);
 
 #endif

@@ -4,6 +4,8 @@
 #   - no sprintf, strcpy, strcat, atoi, strtok, gets (bounded functions
 #     only), in src/ and in the benchmark client (tests/bench/);
 #   - sqlite3_ and <sqlite3.h> only in the SQLite store, src/store/sqlite*.c;
+#   - libpq (PQ...( calls, <libpq-fe.h>) only in the PostgreSQL store,
+#     src/store/postgresql*.[ch];
 #   - socket and descriptor I/O (socket, bind, listen, accept, connect,
 #     send*, recv*, read*, write*, fcntl, shutdown, epoll_*) only in the
 #     transport files: fcgi.c, conn.c, cgi.c, loop.c, notify.c and the hub's sinks
@@ -48,6 +50,11 @@ $bad"
 # shellcheck disable=SC2086
 bad=$(hits 'sqlite3_[a-z0-9_]+|<sqlite3\.h>' $files | grep -vE '^src/store/sqlite[a-z_]*\.c$')
 [ -z "$bad" ] || fail "sqlite3_ outside the SQLite store (src/store/sqlite*.c): $bad"
+
+# shellcheck disable=SC2086
+bad=$(hits '(^|[^A-Za-z0-9_])PQ[A-Za-z]+[[:space:]]*\(|<libpq-fe\.h>' $files |
+	grep -vE '^src/store/postgresql[a-z_]*\.[ch]$')
+[ -z "$bad" ] || fail "libpq (PQ...) outside the PostgreSQL store (src/store/postgresql*.[ch]): $bad"
 
 io='(^|[^A-Za-z0-9_>.])(socket|bind|listen|accept4?|connect|send|sendmsg|sendto|recv|recvfrom|recvmsg|read|readv|pread|write|writev|pwrite|fcntl|shutdown|epoll_[a-z_]+)[[:space:]]*\('
 # shellcheck disable=SC2086

@@ -8,6 +8,8 @@
  * connection type and nothing else:
  *
  *   src/store/sqlite.c   store_backend_sqlite   (sql/sqlite/, the default)
+ *   src/store/postgresql*.c  store_backend_postgresql  (sql/postgresql/;
+ *                        built when ./configure finds libpq)
  *
  * Invariants every backend keeps:
  * - It returns data and statuses (enum ecode), never builds events, JSON or
@@ -44,12 +46,17 @@
 /* One connection of some backend; each backend casts it to its own struct
  * (struct store_sqlite in sqlite.c).  Never dereferenced outside it. */
 struct store_conn;
+/* A backend's listening connection (optional entries listen_*). */
+struct store_listen_conn;
 
 struct store_backend {
 	const char *name; /* "sqlite": logs and docs */
 	/* EMITCGI_DB values starting with this select the backend; NULL for
 	 * the default, which takes everything else (a file path). */
 	const char *prefix;
+	/* Optional: when set, it decides instead of prefix (PostgreSQL also
+	 * takes libpq's keyword=value form). */
+	bool (*claims)(const char *db);
 
 	/* ---- lifecycle (no transaction open) ---- */
 	int (*schema_version)(void);
@@ -139,9 +146,31 @@ struct store_backend {
 	/* Deletes all but the newest keep (>= 0) events. */
 	enum ecode (*events_trim)(struct store_conn *c, int64_t keep,
 				  int64_t *deleted);
+
+	/* ---- optional: the server wakes every process itself ----
+	 * All NULL (SQLite: notify.c watches a file) or all set (PostgreSQL:
+	 * the commit sends NOTIFY, each hub LISTENs on one connection). */
+	enum ecode (*listen_open)(const char *db,
+				  struct store_listen_conn **out);
+	/* The socket to poll for input; -1 while disconnected. */
+	int (*listen_fd)(struct store_listen_conn *l);
+	/* Consumes what arrived; *lost when the connection dropped (it is
+	 * closed then: listen_fd() is -1 until listen_reconnect()). */
+	enum ecode (*listen_drain)(struct store_listen_conn *l, bool *lost);
+	enum ecode (*listen_reconnect)(struct store_listen_conn *l);
+	void (*listen_close)(struct store_listen_conn *l);
 };
 
 extern const struct store_backend store_backend_sqlite;
+#ifdef HAVE_POSTGRESQL
+extern const struct store_backend store_backend_postgresql;
+#endif
+
+/* Whether db is a PostgreSQL connection string: postgresql:// or
+ * postgres://, or libpq's keyword=value form (a value that begins with a
+ * lower-case word and '=').  Known to every build, so that one without
+ * PostgreSQL refuses such a value instead of taking it for a file name. */
+bool store_db_is_postgresql(const char *db);
 
 /* The backends built in, the default (prefix NULL) last; NULL-terminated.
  * Exposed for tests/unit/test_store (every entry filled). */

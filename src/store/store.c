@@ -53,18 +53,62 @@ struct store {
 
 /* The default (prefix NULL) last: it takes whatever no prefix claimed. */
 const struct store_backend *const store_backends[] = {
+#ifdef HAVE_POSTGRESQL
+	&store_backend_postgresql,
+#endif
 	&store_backend_sqlite,
 	NULL,
 };
+
+static bool store_claims(const struct store_backend *b, const char *db)
+{
+	if (!db)
+		return false;
+	if (b->claims)
+		return b->claims(db);
+	return strncmp(db, b->prefix, strlen(b->prefix)) == 0;
+}
 
 const struct store_backend *store_backend_for(const char *db)
 {
 	const struct store_backend *const *b;
 
 	for (b = store_backends; (*b)->prefix; b++)
-		if (db && strncmp(db, (*b)->prefix, strlen((*b)->prefix)) == 0)
+		if (store_claims(*b, db))
 			return *b;
 	return *b;
+}
+
+bool store_db_is_postgresql(const char *db)
+{
+	const char *p = db;
+
+	if (!db)
+		return false;
+	if (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0)
+		return true;
+	while (*p == '_' || (*p >= 'a' && *p <= 'z'))
+		p++;
+	if (p == db)
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '=';
+}
+
+/* A PostgreSQL value in a build without PostgreSQL: one clear line, never
+ * an SQLite file named "postgresql:...". */
+static enum ecode store_db_supported(const char *db)
+{
+	if (store_backend_for(db)->prefix == NULL &&
+	    store_db_is_postgresql(db)) {
+		log_error("EMITCGI_DB is a PostgreSQL connection string, but "
+			  "this emitcgi was built without PostgreSQL "
+			  "(./configure found no libpq: install libpq-dev)");
+		return EC_CONFIG;
+	}
+	return EC_OK;
 }
 
 /* ---- transactions ---- */
@@ -152,6 +196,10 @@ int store_schema_version(void)
 
 enum ecode store_migrate(const char *path, int *from, int *to)
 {
+	enum ecode rc = store_db_supported(path);
+
+	if (rc != EC_OK)
+		return rc;
 	return store_backend_for(path)->migrate(path, from, to);
 }
 
@@ -161,6 +209,8 @@ enum ecode store_open(const char *path, struct store **out)
 	enum ecode rc;
 
 	*out = NULL;
+	if ((rc = store_db_supported(path)) != EC_OK)
+		return rc;
 	if (!(st = calloc(1, sizeof(*st))))
 		return EC_NOMEM;
 	st->be = store_backend_for(path);
@@ -449,4 +499,62 @@ enum ecode store_trim(struct store *st, int64_t keep, int64_t *deleted)
 	if (rc == EC_OK && deleted)
 		*deleted = n;
 	return rc;
+}
+
+/* ---- server-side notification ---- */
+
+struct store_listen {
+	const struct store_backend *be;
+	struct store_listen_conn *conn;
+};
+
+bool store_db_listens(const char *db)
+{
+	return store_backend_for(db)->listen_open != NULL ||
+	       store_db_supported(db) != EC_OK;
+}
+
+enum ecode store_listen_open(const char *db, struct store_listen **out)
+{
+	const struct store_backend *be = store_backend_for(db);
+	struct store_listen *l;
+	enum ecode rc;
+
+	*out = NULL;
+	if ((rc = store_db_supported(db)) != EC_OK)
+		return rc;
+	if (!be->listen_open)
+		return EC_OK;
+	if (!(l = calloc(1, sizeof(*l))))
+		return EC_NOMEM;
+	l->be = be;
+	if ((rc = be->listen_open(db, &l->conn)) != EC_OK) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return EC_OK;
+}
+
+int store_listen_fd(struct store_listen *l)
+{
+	return l->be->listen_fd(l->conn);
+}
+
+enum ecode store_listen_drain(struct store_listen *l, bool *lost)
+{
+	return l->be->listen_drain(l->conn, lost);
+}
+
+enum ecode store_listen_reconnect(struct store_listen *l)
+{
+	return l->be->listen_reconnect(l->conn);
+}
+
+void store_listen_close(struct store_listen *l)
+{
+	if (!l)
+		return;
+	l->be->listen_close(l->conn);
+	free(l);
 }

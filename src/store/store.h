@@ -228,4 +228,26 @@ enum ecode store_last_event_id(struct store *st, int64_t *id);
  * EC_INTERNAL. */
 enum ecode store_trim(struct store *st, int64_t keep, int64_t *deleted);
 
+/* ---- server-side notification (PostgreSQL's LISTEN/NOTIFY) ----
+ *
+ * With a backend whose commits notify the server's listeners, notify.c
+ * wakes the hub through one listening connection instead of its file:
+ *
+ *   if (store_db_listens(db)) store_listen_open(db, &l);
+ *   poll store_listen_fd(l) for input; then store_listen_drain(l, &lost);
+ *   lost: the connection dropped and is closed (fd -1): notifications may
+ *   have been missed, so the caller reads the log from its last id after
+ *   store_listen_reconnect(l) succeeds (retry it with a back-off). */
+struct store_listen;
+
+/* Whether db's backend notifies listeners itself (PostgreSQL). */
+bool store_db_listens(const char *db);
+/* Connects and listens.  EC_CONFIG for a PostgreSQL db in a build without
+ * PostgreSQL; EC_OK with *out NULL for a backend without notification. */
+enum ecode store_listen_open(const char *db, struct store_listen **out);
+int store_listen_fd(struct store_listen *l);
+enum ecode store_listen_drain(struct store_listen *l, bool *lost);
+enum ecode store_listen_reconnect(struct store_listen *l);
+void store_listen_close(struct store_listen *l);
+
 #endif

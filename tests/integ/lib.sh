@@ -305,6 +305,11 @@ integ_init()
 		esac
 	done
 	[ -x "$EMITCGI_BIN" ] || bail_out "EMITCGI_BIN=$EMITCGI_BIN is not an executable"
+	# The same suite against the PostgreSQL store (tests/integ/*_pg.sh).
+	if [ "${INTEG_STORE:-sqlite}" = postgresql ]; then
+		integ_pg_require
+		diag "store: PostgreSQL (INTEG_STORE=postgresql)"
+	fi
 }
 
 integ_track()
@@ -449,6 +454,10 @@ integ__emitcgi_env()
 
 integ_db_init()
 {
+	if [ "${INTEG_STORE:-sqlite}" = postgresql ]; then
+		integ__db_init_pg
+		return
+	fi
 	INTEG_DB=${1:-$T/emitcgi.db}
 	env -u EMITCGI_BIN EMITCGI_DB="$INTEG_DB" "$EMITCGI_BIN" init \
 		>>"$T/init.log" 2>&1 || {
@@ -893,4 +902,137 @@ sse_collect()
 	rc=$?
 	integ_kill "$SSE_PID"
 	return $rc
+}
+
+# ---- PostgreSQL ------------------------------------------------------------
+#
+# A real PostgreSQL (Debian's postgresql package) for the tests that run
+# against the PostgreSQL store, started by the test and stopped by PID:
+#   integ_pg_require           skip_all unless initdb/postgres/psql exist
+#                              and emitcgi was built with PostgreSQL
+#   integ_pg_start             initdb in $T/pg (owned by the postgres user
+#                              when run as root: the server refuses root),
+#                              postgres on 127.0.0.1:<free port>, socket in
+#                              the data dir; sets INTEG_PG_PORT, INTEG_PG_PID
+#   integ_pg_stop              fast shutdown (SIGINT), waits for the PID
+#   integ_pg_restart           stop, then start again on the same port
+#   integ_pg_createdb NAME     a fresh database; prints its URL
+#   integ_pg_sql DB SQL        psql -At against database DB
+# Tests that take the store from INTEG_STORE (core.sh, bad_input.sh ...)
+# call integ_db_init as always: with INTEG_STORE=postgresql it starts the
+# server if needed and sets INTEG_DB to a new database's URL.
+INTEG_PG_BIN=${INTEG_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+INTEG_PG_PID=
+INTEG_PG_PORT=
+
+integ_pg_require()
+{
+	[ -n "$INTEG_PG_BIN" ] && [ -x "$INTEG_PG_BIN/initdb" ] &&
+		[ -x "$INTEG_PG_BIN/postgres" ] ||
+		skip_all "PostgreSQL server not installed (apt-get install postgresql)"
+	command -v psql >/dev/null 2>&1 || skip_all "psql not installed"
+	grep -q '^#define HAVE_POSTGRESQL 1' "${top_builddir:-.}/autoconfig.h" 2>/dev/null ||
+		skip_all "emitcgi built without PostgreSQL (no libpq at ./configure)"
+	if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+		skip_all "running as root and there is no postgres user to run the server"
+	fi
+}
+
+# Runs a PostgreSQL program as the server's owner.
+integ__pg_as()
+{
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+integ__pg_ready()
+{
+	kill -0 "$INTEG_PG_PID" 2>/dev/null || return 2
+	psql -h 127.0.0.1 -p "$INTEG_PG_PORT" -U postgres -d postgres -Atqc 'SELECT 1' \
+		>/dev/null 2>&1
+}
+
+integ__pg_launch()
+{
+	local log=$T/pg/server.log
+	# fsync off: the tests stop the server cleanly (a restart is a fast
+	# shutdown, which writes everything); `make bench` keeps defaults.
+	local as=()
+	[ "$(id -u)" = 0 ] &&
+		as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+	# A simple command, not a function: $! is the postmaster itself
+	# (setpriv execs it), so it is stopped by its PID.
+	# shellcheck disable=SC2086 # INTEG_PG_OPTS: words
+	"${as[@]}" "$INTEG_PG_BIN/postgres" -D "$T/pg/data" \
+		-c listen_addresses=127.0.0.1 -p "$INTEG_PG_PORT" \
+		-k "$T/pg" -c fsync=off -c max_connections=200 \
+		${INTEG_PG_OPTS:-} </dev/null >>"$log" 2>&1 &
+	INTEG_PG_PID=$!
+	# First in the list, so stopped last (after every client: a TERM is
+	# a smart shutdown, which waits for them).
+	INTEG_PIDS=("$INTEG_PG_PID" "${INTEG_PIDS[@]}")
+	wait_for "postgres on port $INTEG_PG_PORT" 30 integ__pg_ready || {
+		diag "postgres did not come up: $(tail -n 20 "$log")"
+		return 1
+	}
+}
+
+integ_pg_start()
+{
+	[ -z "$INTEG_PG_PID" ] || return 0
+	chmod 711 "$T"
+	mkdir -p "$T/pg"
+	[ "$(id -u)" = 0 ] && chown postgres: "$T/pg"
+	integ__pg_as "$INTEG_PG_BIN/initdb" -D "$T/pg/data" -U postgres \
+		--auth=trust -E UTF8 --locale=C.UTF-8 >"$T/pg/initdb.log" 2>&1 || {
+		diag "initdb failed: $(tail -n 20 "$T/pg/initdb.log")"
+		return 1
+	}
+	INTEG_PG_PORT=$(integ_port) || return 1
+	INTEG_LOGS+=("$T/pg/server.log")
+	integ__pg_launch
+}
+
+integ_pg_stop()
+{
+	[ -n "$INTEG_PG_PID" ] || return 0
+	kill -INT "$INTEG_PG_PID" 2>/dev/null
+	integ_wait_pid "$INTEG_PG_PID" 30 || kill -KILL "$INTEG_PG_PID" 2>/dev/null
+	{ wait "$INTEG_PG_PID"; } 2>/dev/null
+	integ_untrack "$INTEG_PG_PID"
+	INTEG_PG_PID=
+}
+
+integ_pg_restart()
+{
+	integ_pg_stop
+	integ__pg_launch
+}
+
+integ_pg_sql()
+{
+	psql -h 127.0.0.1 -p "$INTEG_PG_PORT" -U postgres -d "$1" -v ON_ERROR_STOP=1 \
+		-Atqc "$2"
+}
+
+integ_pg_createdb()
+{
+	integ_pg_sql postgres "CREATE DATABASE \"$1\"" >/dev/null || return 1
+	printf 'postgresql://postgres@127.0.0.1:%s/%s\n' "$INTEG_PG_PORT" "$1"
+}
+
+# integ_db_init with INTEG_STORE=postgresql (see above).
+integ__db_init_pg()
+{
+	INTEG_PG_DBN=$((${INTEG_PG_DBN:-0} + 1))
+	integ_pg_start || return 1
+	INTEG_DB=$(integ_pg_createdb "emitcgi_$INTEG_PG_DBN") || return 1
+	env -u EMITCGI_BIN EMITCGI_DB="$INTEG_DB" "$EMITCGI_BIN" init \
+		>>"$T/init.log" 2>&1 || {
+		diag "emitcgi init failed: $(cat "$T/init.log")"
+		return 1
+	}
 }

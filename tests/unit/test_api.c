@@ -4,7 +4,6 @@
 #include "autoconfig.h"
 
 #include <check.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +140,6 @@ END_TEST
 START_TEST(test_health_ok_then_unusable)
 {
 	struct response res;
-	sqlite3 *db;
 
 	get("/api/health", "127.0.0.1", NULL, &res);
 	ck_assert_int_eq(res.status, 200);
@@ -152,10 +150,8 @@ START_TEST(test_health_ok_then_unusable)
 	response_release(&res);
 
 	/* Someone replaces the schema under the running program. */
-	ck_assert_int_eq(sqlite3_open(fixture_db, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-				      NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	fixture_sql_exec(fixture_pg ? "UPDATE emitcgi_schema SET version = 99"
+				    : "PRAGMA user_version = 99");
 	get("/api/health", "127.0.0.1", NULL, &res);
 	ck_assert_int_eq(res.status, 503);
 	ck_assert_ptr_nonnull(strstr(buf_str(&res.body),

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "buf.h"
 #include "log.h"
@@ -344,22 +344,11 @@ static void check_pair(const struct evlist *l, size_t i, int64_t id,
 	ck_assert_str_eq(l->ev[i + 1].data, json);
 }
 
-/* sqlite3 directly, only to look at what the store wrote. */
+/* Straight to the database under test, only to look at what the store
+ * wrote (fixture.h). */
 static int64_t sql_int(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v;
-
-	ck_assert_int_eq(sqlite3_open_v2(fixture_db, &db, SQLITE_OPEN_READONLY,
-					 NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return fixture_sql_i64(sql);
 }
 
 /* ---- moved from test_store.c: the presence changes, their pairs ---- */
@@ -619,6 +608,65 @@ START_TEST(test_reap_idle)
 }
 END_TEST
 
+/* Two (four) sweeps at once, each its own process and connection, as
+ * several machines' housekeeping threads run them: every stale session
+ * goes offline once, with one pair, the counts 2 1 0 in order.  The write
+ * lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock) makes the
+ * sweeps serial and each reads the sessions after taking it. */
+START_TEST(test_reap_concurrent)
+{
+	enum { KIDS = 4 };
+	const char *names[] = { "alice", "bob", "carol" };
+	struct presence_change p;
+	struct evlist l;
+	pid_t pid[KIDS];
+	int go[2], status, total = 0;
+	char c;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(login_as(st, sid_of(i + 1),
+					  add_user(st, names[i]), 1000 + i,
+					  DAY_MS, &p),
+				 EC_OK);
+	ck_assert_int_eq(pipe(go), 0);
+	for (int k = 0; k < KIDS; k++) {
+		pid[k] = fork();
+		ck_assert_int_ge(pid[k], 0);
+		if (pid[k] == 0) {
+			struct store *mine = NULL;
+			int off = -1;
+
+			close(go[1]);
+			if (store_open(fixture_db, &mine) != EC_OK)
+				_exit(100);
+			/* all start when the parent closes the pipe */
+			if (read(go[0], &c, 1) != 0)
+				_exit(101);
+			if (presence_reap(mine, 5000, 100, &off) != EC_OK)
+				_exit(102);
+			store_close(mine);
+			_exit(off);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int k = 0; k < KIDS; k++) {
+		ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_le(WEXITSTATUS(status), 3);
+		total += WEXITSTATUS(status);
+	}
+	ck_assert_int_eq(total, 3); /* one transition per session */
+	collect(st, 6, 100, &l);
+	ck_assert_uint_eq(l.n, 6);
+	check_pair(&l, 0, 7, "alice", 2, false);
+	check_pair(&l, 2, 9, "bob", 1, false);
+	check_pair(&l, 4, 11, "carol", 0, false);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions WHERE online"),
+			 0);
+}
+END_TEST
+
 START_TEST(test_reap_expiry)
 {
 	struct presence_change p;
@@ -724,6 +772,7 @@ int main(void)
 	tcase_add_test(tc, test_touch);
 	tcase_add_test(tc, test_batch_touch);
 	tcase_add_test(tc, test_reap_idle);
+	tcase_add_test(tc, test_reap_concurrent);
 	tcase_add_test(tc, test_reap_expiry);
 	tcase_add_loop_test(tc, test_user_event_data, 0,
 			    (int)(sizeof(user_data_rows) /

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,12 @@
 #include "io.h"
 #include "log.h"
 #include "login.h"
+#include "notify.h"
 #include "presence.h"
 #include "sqlite_migrations.h"
+#ifdef HAVE_POSTGRESQL
+#include "postgresql_migrations.h"
+#endif
 #include "fixture.h"
 #include "store.h"
 
@@ -154,20 +159,27 @@ static void check_pair(const struct evlist *l, size_t i, int64_t id,
 
 /* ---- looking underneath ---- */
 
+/* SQLite or PostgreSQL, whichever is under test (fixture.h). */
 static int64_t sql_int(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v;
+	return fixture_sql_i64(sql);
+}
 
-	ck_assert_int_eq(sqlite3_open_v2(fixture_db, &db, SQLITE_OPEN_READONLY,
-					 NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+/* The schema version the database under test has, set by hand. */
+static void set_version(int v)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql),
+		 fixture_pg ? "UPDATE emitcgi_schema SET version = %d"
+			    : "PRAGMA user_version = %d",
+		 v);
+	fixture_sql_exec(sql);
+}
+
+static int schema_version(void)
+{
+	return store_backend_for(fixture_db)->schema_version();
 }
 
 static void sql_exec(const char *path, const char *sql)
@@ -242,19 +254,20 @@ START_TEST(test_migrate_fresh_and_again)
 	struct store *st = NULL;
 	int from = -1, to = -1, v = -1;
 
-	ck_assert_int_ge(store_schema_version(), 1);
+	ck_assert_int_ge(schema_version(), 1);
 	ck_assert_int_eq(store_schema_version(), sqlite_migrations_count);
 	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_OK);
 	ck_assert_int_eq(from, 0);
-	ck_assert_int_eq(to, store_schema_version());
+	ck_assert_int_eq(to, schema_version());
 	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_OK);
-	ck_assert_int_eq(from, store_schema_version());
-	ck_assert_int_eq(to, store_schema_version());
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
-			 store_schema_version());
+	ck_assert_int_eq(from, schema_version());
+	ck_assert_int_eq(to, schema_version());
+	ck_assert_int_eq(sql_int(fixture_pg ? "SELECT version FROM emitcgi_schema"
+					    : "PRAGMA user_version"),
+			 schema_version());
 	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_health(st, &v), EC_OK);
-	ck_assert_int_eq(v, store_schema_version());
+	ck_assert_int_eq(v, schema_version());
 	store_close(st);
 	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
 }
@@ -284,8 +297,13 @@ START_TEST(test_migrate_concurrent)
 	}
 	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	store_close(st);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master "
-				 "WHERE name = 'users'"), 1);
+	ck_assert_int_eq(sql_int(fixture_pg
+					 ? "SELECT count(*) FROM pg_tables WHERE "
+					   "schemaname = current_schema() AND "
+					   "tablename = 'users'"
+					 : "SELECT count(*) FROM sqlite_master "
+					   "WHERE name = 'users'"),
+			 1);
 }
 END_TEST
 
@@ -356,15 +374,78 @@ END_TEST
 START_TEST(test_health_sees_replaced_schema)
 {
 	struct store *st = fixture_store();
-	char sql[64];
 	int v = 0;
 
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-		 store_schema_version() + 1);
-	sql_exec(fixture_db, sql);
+	set_version(schema_version() + 1);
 	ck_assert_int_eq(store_health(st, &v), EC_DB_SCHEMA);
-	ck_assert_int_eq(v, store_schema_version() + 1);
+	ck_assert_int_eq(v, schema_version() + 1);
 	store_close(st);
+}
+END_TEST
+
+#ifdef HAVE_POSTGRESQL
+/* A fingerprint of schema <current_schema()><suffix>: columns, indexes and
+ * triggers, names of the schema removed. */
+static int64_t pg_schema_hash(const char *suffix)
+{
+	char sql[1536];
+
+	snprintf(sql, sizeof(sql),
+		 "WITH s(n) AS (SELECT current_schema() || '%s') "
+		 "SELECT ('x' || substr(md5(coalesce(string_agg(x, '|' "
+		 "ORDER BY x), '')), 1, 15))::bit(60)::bigint FROM ("
+		 "SELECT table_name || '.' || column_name || ':' || data_type "
+		 "|| ':' || is_nullable || ':' || coalesce(column_default, '') "
+		 "|| ':' || is_identity FROM information_schema.columns, s "
+		 "WHERE table_schema = s.n "
+		 "UNION ALL SELECT indexname || ':' || replace(indexdef, "
+		 "s.n || '.', '') FROM pg_indexes, s WHERE schemaname = s.n "
+		 "UNION ALL SELECT c.relname || ':' || t.tgname FROM pg_trigger "
+		 "t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace ns "
+		 "ON ns.oid = c.relnamespace, s WHERE ns.nspname = s.n AND NOT "
+		 "t.tgisinternal) t(x)",
+		 suffix);
+	return fixture_sql_i64(sql);
+}
+
+/* sql/postgresql/schema.sql builds what the migrations build. */
+START_TEST(test_schema_sql_equals_migrations_pg)
+{
+	struct buf sql;
+
+	buf_init(&sql, 1 << 20);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
+	buf_adds(&sql, "DO $$ BEGIN EXECUTE format('CREATE SCHEMA %I', "
+		       "current_schema() || '_b'); PERFORM "
+		       "set_config('search_path', current_schema() || '_b', "
+		       "false); END $$;\n");
+	buf_adds(&sql, postgresql_schema);
+	fixture_sql_exec(buf_str(&sql));
+	ck_assert_int_ne(pg_schema_hash(""), pg_schema_hash("_none"));
+	ck_assert_int_eq(pg_schema_hash(""), pg_schema_hash("_b"));
+	buf_release(&sql);
+}
+END_TEST
+#endif
+
+/* PostgreSQL: an uninitialised schema is refused and left unwritten; a
+ * newer one is refused by open and by migrate. */
+START_TEST(test_open_unusable_pg)
+{
+	struct store *st = (struct store *)1;
+	int from = -1, to = -1;
+
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_DB_SCHEMA);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE "
+				 "schemaname = current_schema()"),
+			 0);
+	ck_assert_int_eq(store_migrate(fixture_db, NULL, NULL), EC_OK);
+	set_version(schema_version() + 1);
+	ck_assert_int_eq(store_open(fixture_db, &st), EC_DB_SCHEMA);
+	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_DB_SCHEMA);
+	ck_assert_int_eq(from, schema_version() + 1);
+	ck_assert_int_eq(to, schema_version() + 1);
 }
 END_TEST
 
@@ -776,6 +857,58 @@ END_TEST
 
 /* Every backend fills every entry of its table (backend.h); the default
  * (prefix NULL) is last and takes any EMITCGI_DB. */
+/* Readable within 10 s (a bound on waiting for a condition, not a timing
+ * check: the notification is expected at once). */
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 10000) == 1;
+}
+
+/* PostgreSQL: the hub's wake-up across processes is the store's LISTEN
+ * connection behind notify.h.  A commit with events on another connection
+ * makes notify_fd() readable; after the listening connection is killed
+ * (as a server restart would), notify_drain() reconnects and the same
+ * descriptor keeps working. */
+START_TEST(test_notify_listen_pg)
+{
+	struct store *st = fixture_store();
+	struct notify *n = NULL, *poker = NULL;
+	int fd;
+
+	ck_assert(store_db_listens(fixture_db));
+	ck_assert(!store_db_listens("/tmp/x.db"));
+	ck_assert_int_eq(notify_open(fixture_db, true, &n), EC_OK);
+	ck_assert_int_eq(notify_open(fixture_db, false, &poker), EC_OK);
+	notify_poke(poker); /* nothing: the server notifies */
+	fd = notify_fd(n);
+	ck_assert_int_ge(fd, 0);
+
+	ck_assert_int_eq(store_event_append(st, "x", "1", 1, NULL), EC_OK);
+	ck_assert(readable(fd));
+	notify_drain(n);
+
+	/* The listener is killed: the descriptor reports it, the drain
+	 * reconnects. */
+	ck_assert_int_eq(fixture_sql_i64("SELECT count(pg_terminate_backend(pid)) "
+					 "FROM pg_stat_activity WHERE query = "
+					 "'LISTEN emitcgi_events' AND "
+					 "pid <> pg_backend_pid()"),
+			 1);
+	ck_assert(readable(fd));
+	notify_drain(n);
+	ck_assert_int_eq(notify_fd(n), fd);
+	ck_assert_int_eq(store_user_add(st, "quiet", "$y$h", 1), EC_OK);
+	ck_assert_int_eq(store_event_append(st, "x", "2", 1, NULL), EC_OK);
+	ck_assert(readable(fd));
+	notify_drain(n);
+	notify_close(poker);
+	notify_close(n);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_backend_tables)
 {
 	const struct store_backend *const *b;
@@ -814,11 +947,22 @@ START_TEST(test_backend_tables)
 			(const void *)(uintptr_t)be->event_bounds,
 			(const void *)(uintptr_t)be->events_trim,
 		};
+		/* optional: claims; listen_* all or none */
+		const void *const listen[] = {
+			(const void *)(uintptr_t)be->listen_open,
+			(const void *)(uintptr_t)be->listen_fd,
+			(const void *)(uintptr_t)be->listen_drain,
+			(const void *)(uintptr_t)be->listen_reconnect,
+			(const void *)(uintptr_t)be->listen_close,
+		};
+		const size_t n_opt = 1 + sizeof(listen) / sizeof(listen[0]);
 
 		/* a new entry in backend.h needs a line above */
-		ck_assert_uint_eq(sizeof(entries) / sizeof(entries[0]),
+		ck_assert_uint_eq(sizeof(entries) / sizeof(entries[0]) + n_opt,
 				  (sizeof(*be) - sizeof(be->prefix)) /
 					  sizeof(void *));
+		for (size_t i = 1; i < sizeof(listen) / sizeof(listen[0]); i++)
+			ck_assert((listen[i] != NULL) == (listen[0] != NULL));
 		for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]);
 		     i++)
 			ck_assert_msg(entries[i] != NULL, "%s: entry %zu empty",
@@ -829,10 +973,31 @@ START_TEST(test_backend_tables)
 			ck_assert_ptr_nonnull(be->prefix);
 	}
 	ck_assert_uint_ge(n, 1);
-	ck_assert_ptr_eq(store_backend_for(fixture_db), &store_backend_sqlite);
-	ck_assert_ptr_eq(store_backend_for("postgresql://x"),
-			 &store_backend_sqlite); /* no such backend yet */
+	ck_assert_ptr_eq(store_backend_for("/var/lib/emitcgi/emitcgi.db"),
+			 &store_backend_sqlite);
+	ck_assert_ptr_eq(store_backend_for("emitcgi.db"), &store_backend_sqlite);
+	ck_assert_ptr_eq(store_backend_for("./a=b.db"), &store_backend_sqlite);
 	ck_assert_ptr_eq(store_backend_for(NULL), &store_backend_sqlite);
+	ck_assert(store_db_is_postgresql("postgresql://u@h/db"));
+	ck_assert(store_db_is_postgresql("postgres://h/db"));
+	ck_assert(store_db_is_postgresql("host=/run/postgresql dbname=e"));
+	ck_assert(store_db_is_postgresql("dbname = e"));
+	ck_assert(!store_db_is_postgresql("/tmp/host=x.db"));
+	ck_assert(!store_db_is_postgresql("Host=x"));
+	ck_assert(!store_db_is_postgresql("postgresql.db"));
+#ifdef HAVE_POSTGRESQL
+	ck_assert_ptr_eq(store_backend_for("postgresql://x"),
+			 &store_backend_postgresql);
+	ck_assert_ptr_eq(store_backend_for("postgres://x"),
+			 &store_backend_postgresql);
+	ck_assert_ptr_eq(store_backend_for("host=x dbname=y"),
+			 &store_backend_postgresql);
+	ck_assert_ptr_null(store_backend_sqlite.listen_open);
+	ck_assert_ptr_nonnull(store_backend_postgresql.listen_open);
+#else
+	/* a clear refusal, never an SQLite file named "postgresql:..." */
+	ck_assert_int_eq(store_migrate("postgresql://x", NULL, NULL), EC_CONFIG);
+#endif
 	ck_assert_int_eq(store_schema_version(),
 			 store_backend_sqlite.schema_version());
 }
@@ -1001,8 +1166,15 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_migrate_fresh_and_again);
 	tcase_add_test(tc, test_migrate_concurrent);
-	tcase_add_test(tc, test_schema_sql_equals_migrations);
-	tcase_add_test(tc, test_open_unusable);
+	if (!fixture_pg) { /* they look inside SQLite files */
+		tcase_add_test(tc, test_schema_sql_equals_migrations);
+		tcase_add_test(tc, test_open_unusable);
+	} else {
+		tcase_add_test(tc, test_open_unusable_pg);
+#ifdef HAVE_POSTGRESQL
+		tcase_add_test(tc, test_schema_sql_equals_migrations_pg);
+#endif
+	}
 	tcase_add_test(tc, test_health_sees_replaced_schema);
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_login_failures);
@@ -1017,6 +1189,8 @@ int main(void)
 	tcase_add_test(tc, test_trim);
 	tcase_add_test(tc, test_commit_hook);
 	tcase_add_test(tc, test_two_connections);
+	if (fixture_pg)
+		tcase_add_test(tc, test_notify_listen_pg);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }

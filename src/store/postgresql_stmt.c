@@ -1,0 +1,112 @@
+/* postgresql_stmt.c -- the SQL text of the PostgreSQL backend
+ * (postgresql_stmt.h).
+ *
+ * Plain data: one statement per primitive of backend.h, the same queries
+ * as sqlite_stmt.c in PostgreSQL's dialect.  None builds events or decides
+ * presence.  Columns of a session row, everywhere: id, user_id, username,
+ * online (0/1), last_seen_ms, expires_ms.
+ */
+#include "autoconfig.h"
+
+#include "postgresql_stmt.h"
+
+#define PG_SESSION_COLS                                                        \
+	"s.id, s.user_id, u.username, s.online::int, s.last_seen_ms, "         \
+	"s.expires_ms "
+
+const struct pg_stmt pg_stmts[PGS__COUNT] = {
+	[PGS_VERSION] = { "SELECT version FROM emitcgi_schema", "" },
+	[PGS_USER_ADD] = { "INSERT INTO users (username, password_hash, "
+			   "created_ms) VALUES ($1, $2, $3)",
+			   "tti" },
+	/* users_username is UNIQUE on lower(username): one index seek */
+	[PGS_USER_FIND] = { "SELECT id, username, password_hash FROM users "
+			    "WHERE lower(username) = lower($1)",
+			    "t" },
+	[PGS_FAIL_GET] = { "SELECT failures, window_end_ms FROM login_failures "
+			   "WHERE username = lower($1)",
+			   "t" },
+	[PGS_FAIL_ADD] = { "INSERT INTO login_failures AS f "
+			   "(username, failures, window_end_ms) "
+			   "VALUES (lower($1), 1, $2 + $3) "
+			   "ON CONFLICT (username) DO UPDATE SET "
+			   "failures = CASE WHEN f.window_end_ms > $2 "
+			   "THEN f.failures + 1 ELSE 1 END, "
+			   "window_end_ms = CASE WHEN f.window_end_ms > $2 "
+			   "THEN f.window_end_ms ELSE $2 + $3 END",
+			   "tii" },
+	[PGS_FAIL_CLEAR] = { "DELETE FROM login_failures "
+			     "WHERE username = lower($1)",
+			     "t" },
+	[PGS_FAIL_EXPIRE] = { "DELETE FROM login_failures "
+			      "WHERE window_end_ms <= $1",
+			      "i" },
+	[PGS_SESSION_INSERT] = { "INSERT INTO sessions (token, user_id, "
+				 "created_ms, expires_ms, last_seen_ms, "
+				 "online) VALUES ($1, $2, $3, $4, $3, true)",
+				 "tiii" },
+	[PGS_SESSION_FIND] = { "SELECT " PG_SESSION_COLS
+			       "FROM sessions s JOIN users u ON u.id = "
+			       "s.user_id WHERE s.token = $1 AND "
+			       "s.expires_ms > $2",
+			       "ti" },
+	/* One round trip: the row as it was comes back from RETURNING. */
+	[PGS_SESSION_DELETE] = { "DELETE FROM sessions s USING users u "
+				 "WHERE s.token = $1 AND u.id = s.user_id "
+				 "RETURNING " PG_SESSION_COLS,
+				 "t" },
+	[PGS_SESSION_LIVE] = { "SELECT " PG_SESSION_COLS
+			       "FROM sessions s JOIN users u ON u.id = "
+			       "s.user_id WHERE s.id = $1 AND "
+			       "s.expires_ms > $2",
+			       "ii" },
+	/* greatest(): touches from machines whose clocks differ a little
+	 * never move last_seen back. */
+	[PGS_SESSION_SEEN] = { "UPDATE sessions SET last_seen_ms = "
+			       "greatest(last_seen_ms, $2), online = true "
+			       "WHERE id = $1",
+			       "ii" },
+	/* Conditional: only an online session changes (the row count tells). */
+	[PGS_SESSION_OFFLINE] = { "UPDATE sessions SET online = false "
+				  "WHERE id = $1 AND online",
+				  "i" },
+	[PGS_ONLINE_COUNT] = { "SELECT count(*) FROM sessions WHERE online",
+			       "" },
+	[PGS_HOUSEKEEPING_DUE] = { "SELECT (EXISTS (SELECT 1 FROM sessions "
+				   "WHERE online AND last_seen_ms < $1) "
+				   "OR EXISTS (SELECT 1 FROM sessions "
+				   "WHERE expires_ms <= $2) "
+				   "OR EXISTS (SELECT 1 FROM login_failures "
+				   "WHERE window_end_ms <= $2))::int",
+				   "ii" },
+	[PGS_SESSIONS_STALE] = { "SELECT " PG_SESSION_COLS
+				 "FROM sessions s JOIN users u ON u.id = "
+				 "s.user_id WHERE s.online AND "
+				 "(s.last_seen_ms < $1 OR s.expires_ms <= $2) "
+				 "ORDER BY s.last_seen_ms, s.id",
+				 "ii" },
+	[PGS_SESSIONS_EXPIRED] = { "DELETE FROM sessions "
+				   "WHERE expires_ms <= $1",
+				   "i" },
+	/* The id is the counter row's next value, taken under the store's
+	 * write lock: ids are given in commit order, without gaps.  The
+	 * events_notify trigger queues the NOTIFY sent at COMMIT. */
+	[PGS_EVENT_INSERT] = { "WITH n AS (UPDATE event_counter "
+			       "SET last_id = last_id + 1 RETURNING last_id) "
+			       "INSERT INTO events (id, name, data, "
+			       "created_ms) SELECT last_id, $1, $2, $3 "
+			       "FROM n RETURNING id",
+			       "tti" },
+	[PGS_EVENTS_AFTER] = { "SELECT id, name, data FROM events "
+			       "WHERE id > $1 ORDER BY id LIMIT $2",
+			       "ii" },
+	[PGS_ONLINE_USERS] = { "SELECT count(*), count(DISTINCT user_id) "
+			       "FROM sessions WHERE online",
+			       "" },
+	[PGS_EVENT_BOUNDS] = { "SELECT last_id, coalesce((SELECT min(id) "
+			       "FROM events), 0) FROM event_counter",
+			       "" },
+	[PGS_TRIM] = { "DELETE FROM events WHERE id <= (SELECT id FROM events "
+		       "ORDER BY id DESC LIMIT 1 OFFSET $1)",
+		       "i" },
+};
