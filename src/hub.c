@@ -8,7 +8,8 @@
  * event log, as Redis blocked.c serves clients parked on keys: in batches,
  * when woken.
  *
- *   accept thread --hub_park()--> queue + waker --> adopt: sink_open,
+ *   conn.c (loop) --hub_park()--> adopted at once (same thread), or
+ *   other thread  --hub_park()--> queue + waker --> adopt: sink_open,
  *                                                   register, policy
  *   commit hook --hub_events_committed()--+           adopt, catch up
  *   other process --notify poke (inotify)-+--> check: store_last_event_id,

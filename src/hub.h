@@ -1,9 +1,10 @@
 /* hub.h -- parked waiters (SSE streams and long-polls) and event delivery.
  *
  * A request that must wait (GET /events, GET /poll with nothing pending) is
- * not given a thread.  The accepting thread writes what it can at once (for
- * SSE: headers, retry, snapshot or replay), detaches the connection from
- * libfcgi and parks it here with hub_park().  From then on the hub, one
+ * not given a thread.  Its handler (on a worker) says what goes first (for
+ * SSE: headers, retry, maybe the snapshot; a replay is this hub's
+ * catch-up), and the transport parks the connection here with hub_park(),
+ * that prelude included.  From then on the hub, one
  * epoll loop on its own thread, owns the file descriptor and writes the
  * waiter's bytes through a sink (sink.h): FastCGI records (FCGI_STDOUT,
  * then the empty FCGI_STDOUT and FCGI_END_REQUEST) for HUB_SINK_FCGI

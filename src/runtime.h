@@ -22,7 +22,7 @@
  *
  * Threads: runtime_committed() (the store's commit hook) may run on any
  * thread; runtime_set_hub() must happen before any other thread can
- * commit (fcgi.c: before the accepting threads start; cgi.c: it has one
+ * commit (fcgi.c: before the worker threads start; cgi.c: it has one
  * thread until its hub runs).  runtime_housekeep() uses the caller's
  * store connection and so the caller's thread.
  */
