@@ -468,6 +468,34 @@ static bool api_needs_reset(const struct store_snapshot *snap, int64_t since)
 	return snap->first_id == 0 || since < snap->first_id - 1;
 }
 
+static enum ecode api_first_after(void *arg, const struct store_event *ev)
+{
+	*(int64_t *)arg = ev->id;
+	return EC_OK;
+}
+
+/* Resume never skips silently (issue 9): ids follow each other (SQLite's
+ * AUTOINCREMENT counter and PostgreSQL's counter row roll back with their
+ * transaction), so when the event after `since` is not since + 1 the
+ * events the client should get next are gone (trimmed under it, or
+ * removed): the answer is a reset.  One indexed read, only when events
+ * are pending. */
+static enum ecode api_resume_hole(struct api_ctx *ctx,
+				  const struct store_snapshot *snap,
+				  int64_t since, bool *hole)
+{
+	int64_t first = 0;
+	enum ecode rc;
+
+	*hole = false;
+	if (since >= snap->last_id)
+		return EC_OK;
+	rc = store_events_after(ctx->st, since, 1, api_first_after, &first);
+	if (rc == EC_OK)
+		*hole = first != since + 1;
+	return rc;
+}
+
 static bool api_has_room(struct api_ctx *ctx)
 {
 	if (ctx->hub)
@@ -494,59 +522,6 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 	return presence_seen(ctx->st, s,
 			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
 			     clock_wall_ms(), NULL);
-}
-
-struct api_replay {
-	struct buf *out;
-	bool sse;
-	bool first;	 /* long-poll: no comma yet */
-	int64_t last_id; /* newest event written */
-	size_t count;
-};
-
-static enum ecode api_replay_one(void *arg, const struct store_event *ev)
-{
-	struct api_replay *r = arg;
-	enum ecode rc;
-
-	/* issue 9: ids follow each other (SQLite's AUTOINCREMENT counter
-	 * rolls back with its transaction); a hole means events were trimmed
-	 * under the reader, and api_replay() answers EC_NOT_FOUND */
-	if (ev->id != r->last_id + 1)
-		return EC_NOT_FOUND;
-	if (r->sse)
-		rc = sse_format_event(r->out, ev->id, ev->name, ev->data);
-	else
-		rc = longpoll_add(r->out, &r->first, ev->id, ev->name,
-				  ev->data);
-	if (rc == EC_OK) {
-		r->last_id = ev->id;
-		r->count++;
-	}
-	return rc;
-}
-
-#define API_REPLAY_BATCH 1000
-
-/* Every retained event after `since`, oldest first.  EC_NOT_FOUND when an
- * id is missing, the first one (since + 1) included (issue 9):
- * housekeeping trimmed between the snapshot and this read, and resuming
- * would skip events silently; the caller answers reset instead. */
-static enum ecode api_replay(struct api_ctx *ctx, struct api_replay *r,
-			     int64_t since)
-{
-	size_t before;
-	enum ecode rc;
-
-	r->last_id = since;
-	do {
-		before = r->count;
-		rc = store_events_after(ctx->st, r->last_id, API_REPLAY_BATCH,
-					api_replay_one, r);
-		if (rc != EC_OK)
-			return rc;
-	} while (r->count - before == API_REPLAY_BATCH);
-	return EC_OK;
 }
 
 static enum ecode api_snapshot_data(const struct store_snapshot *snap,
@@ -592,25 +567,13 @@ static enum ecode api_events(struct api_ctx *ctx, struct request *req,
 		return rc;
 
 	reset = resume < 0 || api_needs_reset(&snap, resume);
+	if (!reset &&
+	    (rc = api_resume_hole(ctx, &snap, resume, &reset)) != EC_OK)
+		return rc;
 	if (!reset) {
-		struct api_replay r = { .out = &res->body, .sse = true };
-
-		rc = api_replay(ctx, &r, resume);
-		if (rc == EC_NOT_FOUND) {
-			/* a gap: start over as a reset, on a new snapshot */
-			buf_reset(&res->body);
-			if ((rc = sse_format_retry(&res->body, SSE_RETRY_MS)) !=
-				    EC_OK ||
-			    (rc = store_snapshot(ctx->st, &snap)) != EC_OK)
-				return rc;
-			reset = true;
-		} else if (rc != EC_OK) {
-			return rc;
-		} else {
-			wait->cursor = r.last_id;
-		}
-	}
-	if (reset) {
+		/* The replay is the hub's catch-up from resume on. */
+		wait->cursor = resume;
+	} else {
 		if (resume >= 0 && (rc = sse_format_reset(&res->body)) != EC_OK)
 			return rc;
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) !=
@@ -652,7 +615,7 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	const char *timeout_text = request_param(req, "timeout");
 	int64_t since = -1, timeout = ctx->cfg->poll_timeout_s;
 	struct buf body;
-	bool first = true;
+	bool first = true, reset;
 	char data[32];
 	enum ecode rc;
 
@@ -675,7 +638,11 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	buf_init(&body, RESPONSE_BODY_MAX_BYTES);
 	if ((rc = longpoll_begin(&body)) != EC_OK)
 		goto out;
-	if (since < 0 || api_needs_reset(&snap, since)) {
+	reset = since < 0 || api_needs_reset(&snap, since);
+	if (!reset &&
+	    (rc = api_resume_hole(ctx, &snap, since, &reset)) != EC_OK)
+		goto out;
+	if (reset) {
 		if ((rc = api_snapshot_data(&snap, data, sizeof(data))) ||
 		    (rc = longpoll_add(&body, &first, snap.last_id,
 				       PRESENCE_EVENT_USER_COUNT, data)) ||
@@ -684,35 +651,18 @@ static enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		rc = api_poll_reply(res, &body);
 		goto out;
 	}
-	{
-		struct api_replay r = { .out = &body,
-					.sse = false,
-					.first = true };
-
-		rc = api_replay(ctx, &r, since);
-		if (rc == EC_NOT_FOUND) {
-			/* a gap (see api_replay()): answer reset instead */
-			buf_reset(&body);
-			if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK ||
-			    (rc = longpoll_begin(&body)) != EC_OK ||
-			    (rc = api_snapshot_data(&snap, data,
-						    sizeof(data))) ||
-			    (rc = longpoll_add(&body, &first, snap.last_id,
-					       PRESENCE_EVENT_USER_COUNT,
-					       data)) ||
-			    (rc = longpoll_end(&body, snap.last_id, true)))
-				goto out;
-			rc = api_poll_reply(res, &body);
-			goto out;
-		}
-		if (rc != EC_OK)
-			goto out;
-		if (r.count > 0 || timeout == 0) {
-			if ((rc = longpoll_end(&body, r.last_id, false)) ==
-			    EC_OK)
-				rc = api_poll_reply(res, &body);
-			goto out;
-		}
+	if (since < snap.last_id || timeout == 0) {
+		/* Events are there (or no wait was asked for): the hub
+		 * answers at once, the replay from its catch-up, one
+		 * answer of at most HUB_POLL_BODY_SOFT bytes. */
+		wait->kind = HUB_POLL;
+		wait->cursor = since;
+		wait->session_id = s.id;
+		wait->user_id = s.user_id;
+		wait->timeout_ms = (int)timeout * 1000;
+		wait->immediate = true;
+		*parked = true;
+		goto out;
 	}
 	/* Nothing pending: park until an event or the timeout. */
 	if (!api_has_room(ctx)) {
@@ -1073,6 +1023,20 @@ static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
 		rc = request_set_body(req, body.data, body.len);
 	buf_release(&body);
 	return rc;
+}
+
+enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
+				   char *const *envp, const void *body,
+				   size_t len, enum ecode pre_rc,
+				   struct response *res, struct api_wait *wait)
+{
+	enum ecode rc = request_parse_env(req, envp, ctx->cfg->base);
+
+	if (rc == EC_OK)
+		rc = pre_rc;
+	if (rc == EC_OK && len > 0)
+		rc = request_set_body(req, body, len);
+	return api_handle(ctx, req, rc, res, wait);
 }
 
 enum api_result api_serve(struct api_ctx *ctx, struct request *req,

@@ -5,8 +5,11 @@
  * follows lighttpd's handler convention:
  *   API_FINISHED        res holds the whole response: write it, end.
  *   API_WAIT_FOR_EVENT  res holds what must be written now (SSE: head,
- *                       retry, snapshot or replay; poll: nothing), then the
+ *                       retry, maybe the snapshot; poll: nothing), then the
  *                       transport parks the connection in the hub with *wait.
+ * A replay (Last-Event-ID, poll since=<old id>) is never built here: the
+ * request parks with its old cursor and the hub's catch-up sends it from
+ * the store in batches, at the pace the client reads (hub.h).
  *
  * Every error becomes {"error":"<code>","message":"<text>"} with its status
  * through one table (api.c, api_errors[]).
@@ -59,6 +62,9 @@ struct api_wait {
 	int64_t session_id;
 	int timeout_ms;
 	int64_t user_id; /* for the hub's per-user cap (issue 9) */
+	/* The events after cursor are there already (a replay): the hub
+	 * answers at once from its catch-up, so no room is needed. */
+	bool immediate;
 };
 
 /* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body
@@ -82,6 +88,15 @@ enum api_result api_serve(struct api_ctx *ctx, struct request *req,
 			  struct response *res, struct api_wait *wait);
 
 #define API_DRAIN_MAX_BYTES (1u << 20)
+
+/* The same for a transport that has read the request whole already (the
+ * event loop, conn.c): envp parsed here, body (len <= REQUEST_BODY_MAX_BYTES)
+ * copied into req; pre_rc as for api_handle() (EC_TOO_LARGE when the body
+ * was larger, EC_HEADERS_TOO_LARGE when the params were). */
+enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
+				   char *const *envp, const void *body,
+				   size_t len, enum ecode pre_rc,
+				   struct response *res, struct api_wait *wait);
 
 /* Fills res with the error answer for rc (message may be NULL for the
  * table's text).  Also used by the transports for 503 at capacity. */

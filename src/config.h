@@ -32,7 +32,7 @@ struct config {
 	int64_t retention;  /* EMITCGI_RETENTION, 10000 events */
 	int max_subscribers; /* EMITCGI_MAX_SUBSCRIBERS, 16000 */
 	int log_level;	     /* EMITCGI_LOG_LEVEL, info */
-	int threads;	     /* EMITCGI_THREADS, 8 accepting threads */
+	int threads;	     /* EMITCGI_THREADS, 8 worker threads */
 	int session_ttl_s;   /* EMITCGI_SESSION_TTL, 7 days */
 	char metrics_token[CONFIG_TOKEN_MAX]; /* EMITCGI_METRICS_TOKEN, "" */
 	int fcc_testing;		      /* EMITCGI_FCC_TESTING, 0 */

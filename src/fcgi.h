@@ -1,13 +1,13 @@
-/* fcgi.h -- the FastCGI server: accepting threads, the hub thread, the
+/* fcgi.h -- the FastCGI server: the loop thread, the workers, the
  * housekeeping thread, signals.
  *
- * fcgi_serve() runs until SIGTERM or SIGINT:
- *   - cfg->threads threads call FCGX_Accept_r() on the listen socket, each
- *     with its own FCGX_Request and its own store connection, and run
- *     api_handle();
- *   - a request that must wait is flushed, detached from libfcgi
- *     (FCGX_Free(req, 0): libfcgi's ~17 KB of buffers go, the connection
- *     stays) and parked in the hub, which runs on its own thread;
+ * fcgi_serve() runs until SIGTERM, SIGINT or SIGHUP:
+ *   - one event loop (the hub's thread) accepts on the listen socket and
+ *     reads and writes every connection without blocking (conn.h);
+ *   - cfg->threads worker threads run the handlers on requests read whole,
+ *     each with its own store connection (workers.h), and never hold a
+ *     socket;
+ *   - a request that must wait is parked in the hub, on the same loop;
  *   - a housekeeping thread keeps parked sessions online, takes idle ones
  *     offline and trims the event log about once a second;
  *   - on SIGTERM the hub ends every stream and poll, in-flight requests get

@@ -8,7 +8,8 @@
  * event log, as Redis blocked.c serves clients parked on keys: in batches,
  * when woken.
  *
- *   accept thread --hub_park()--> queue + waker --> adopt: sink_open,
+ *   conn.c (loop) --hub_park()--> adopted at once (same thread), or
+ *   other thread  --hub_park()--> queue + waker --> adopt: sink_open,
  *                                                   register, policy
  *   commit hook --hub_events_committed()--+           adopt, catch up
  *   other process --notify poke (inotify)-+--> check: store_last_event_id,
@@ -56,9 +57,10 @@
 #include "notify.h"
 #include "store.h"
 
-#define HUB_READ_ROUND 2048    /* events read before pumping */
-#define HUB_CLOSE_MS 5000      /* for an ended waiter's last bytes */
-#define HUB_STOP_FLUSH_MS 1000 /* for all of them at hub_stop() */
+#define HUB_READ_ROUND 2048	   /* events read before pumping */
+#define HUB_CLOSE_MS 5000	   /* for an ended waiter's last bytes */
+#define HUB_STOP_FLUSH_MS 1000	   /* for all of them at hub_stop() */
+#define HUB_STOP_TRANSPORT_MS 3000 /* for requests in the transport's hands */
 #define HUB_DEFAULT_CHECK_MS 1000
 #define HUB_DEFAULT_HEARTBEAT_MS 15000
 #define HUB_DEFAULT_STREAM_MAX_MS 600000
@@ -198,12 +200,39 @@ static void hub_waiter_free(struct waiter *w)
 	free(w); /* a struct hub_waiter_raw starts with its waiter */
 }
 
+void hub_waiter_done(struct hub *hub, struct waiter *w)
+{
+	int fd;
+
+	if (w->state == HUB_WAITER_DEAD)
+		return;
+	/* A partial record read from the web server would leave the next
+	 * request misaligned: such a connection is not kept. */
+	if (!(w->flags & HUB_WAITER_KEEP) || !hub->opts.give_back ||
+	    w->sink.in || sink_pending(&w->sink)) {
+		hub_waiter_close(hub, w);
+		return;
+	}
+	hub_waiter_unpark(hub, w);
+	loop_io_forget(&w->sink.io); /* the transport takes the fd over */
+	fd = sink_detach(&w->sink);
+	w->state = HUB_WAITER_DEAD;
+	list_append(&hub->dead, &w->link);
+	/* Its slot of the session's and the user's caps is free again, as
+	 * in hub_waiter_close(): a kept connection is no waiter any more. */
+	pthread_mutex_lock(&hub->mu);
+	hub_count_release(hub, w);
+	pthread_mutex_unlock(&hub->mu);
+	atomic_fetch_sub(&hub->n_waiters, 1);
+	hub->opts.give_back(hub->opts.transport_ctx, fd);
+}
+
 void hub_waiter_finish(struct hub *hub, struct waiter *w)
 {
 	if (w->state == HUB_WAITER_DEAD)
 		return;
 	if (!sink_pending(&w->sink)) {
-		hub_waiter_close(hub, w);
+		hub_waiter_done(hub, w);
 		return;
 	}
 	hub_waiter_unpark(hub, w);
@@ -284,11 +313,12 @@ static void hub_waiter_drain(struct hub *hub, struct waiter *w)
 
 	if (!sink_pending(&w->sink) || w->state == HUB_WAITER_DEAD)
 		return;
+	w->flags &= (uint8_t)~HUB_WAITER_STALLED; /* it takes bytes */
 	st = sink_drain(&w->sink);
 	if (st != SINK_OK)
 		hub_waiter_status(hub, w, st);
 	else if (w->state == HUB_WAITER_CLOSING)
-		hub_waiter_close(hub, w);
+		hub_waiter_done(hub, w);
 	else
 		hub_waiter_want_out(hub, w, false);
 }
@@ -462,8 +492,11 @@ static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 	if (sink_open(&w->sink) != SINK_OK)
 		goto fail;
 	w->state = HUB_WAITER_PARKED;
-	if (loop_io_start(hub->loop, &w->sink.io, sink_events(&w->sink)) !=
-	    EC_OK) {
+	if ((w->flags & HUB_WAITER_REGISTERED
+		     ? loop_io_take(hub->loop, &w->sink.io,
+				    sink_events(&w->sink))
+		     : loop_io_start(hub->loop, &w->sink.io,
+				     sink_events(&w->sink))) != EC_OK) {
 		if (errno != EPERM || w->sink.kind != SINK_RAW) {
 			log_warn("hub: epoll_ctl: %s", strerror(errno));
 			w->state = HUB_WAITER_QUEUED;
@@ -486,6 +519,8 @@ static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 	}
 	list_append(&hub->parked[w->kind], &w->link);
 	atomic_fetch_add(&hub->st_parked[w->kind], 1);
+	/* The prelude (an SSE head) first; events once it is out. */
+	hub_waiter_drain(hub, w);
 	hub_waiter_pump(hub, w);
 	return;
 fail:
@@ -647,6 +682,7 @@ static int hub_tick(struct loop *loop, void *ctx)
 {
 	struct hub *hub = ctx;
 	int64_t now = clock_mono_ms();
+	int transport_ms = -1, t;
 
 	if (atomic_load(&hub->stop_req) && !hub->stop_begun)
 		hub_begin_stop(hub, now);
@@ -664,9 +700,16 @@ static int hub_tick(struct loop *loop, void *ctx)
 	}
 	hub_end_ended(hub);
 	hub_timers(hub, now);
+	if (hub->opts.tick)
+		transport_ms =
+			hub->opts.tick(hub->opts.transport_ctx, now,
+				       hub->stop_begun, &hub->transport_busy);
 	hub_free_dead(hub);
 	if (hub->stop_begun &&
-	    (list_empty(&hub->closing) || now >= hub->stop_deadline_ms)) {
+	    ((list_empty(&hub->closing) && !hub->transport_busy) ||
+	     now >= hub->stop_deadline_ms + (hub->transport_busy
+						     ? HUB_STOP_TRANSPORT_MS
+						     : 0))) {
 		hub_close_all(hub);
 		hub_free_dead(hub);
 		loop_stop(loop);
@@ -676,7 +719,13 @@ static int hub_tick(struct loop *loop, void *ctx)
 		loop_stop(loop);
 		return 0;
 	}
-	return hub_timeout(hub, now);
+	t = hub_timeout(hub, now);
+	/* The transport parked waiters that want the store looked at. */
+	if (hub->check_now || atomic_load(&hub->committed))
+		t = 0;
+	if (hub->stop_begun && hub->transport_busy && t > 50)
+		t = 50; /* its requests end without waking the hub */
+	return transport_ms >= 0 && transport_ms < t ? transport_ms : t;
 }
 
 /* ---- the API ---- */
@@ -815,11 +864,22 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	w->session_id = spec->session_id;
 	w->user_id = spec->user_id;
 	w->end_ms = spec->timeout_ms; /* until adoption starts the clock */
+	if (spec->keep_conn && spec->sink == HUB_SINK_FCGI)
+		w->flags |= HUB_WAITER_KEEP;
+	if (spec->registered)
+		w->flags |= HUB_WAITER_REGISTERED;
+	if (spec->prelude_len > 0 &&
+	    sink_preload(&w->sink, spec->prelude, spec->prelude_len) !=
+		    SINK_PENDING) {
+		sink_free(&w->sink);
+		free(w);
+		return EC_NOMEM;
+	}
 
 	pthread_mutex_lock(&hub->mu);
 	if (hub->stopping)
 		rc = EC_UNAVAILABLE;
-	else if (hub->opts.max_waiters > 0 &&
+	else if (hub->opts.max_waiters > 0 && !spec->immediate &&
 		 atomic_load(&hub->n_waiters) >= hub->opts.max_waiters)
 		rc = EC_TOO_MANY_WAITERS;
 	else if (!hub_count_room(hub, w->session_id, w->user_id))
@@ -827,14 +887,28 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	else {
 		hub_count_claim(hub, w);
 		atomic_fetch_add(&hub->n_waiters, 1);
-		list_append(&hub->queue, &w->link);
+		if (!spec->registered)
+			list_append(&hub->queue, &w->link);
 	}
 	pthread_mutex_unlock(&hub->mu);
 	if (rc != EC_OK) {
+		sink_free(&w->sink);
 		free(w); /* a struct hub_waiter_raw starts with its waiter */
 		return rc;
 	}
+	if (spec->registered) {
+		/* On the hub thread, the fd in the loop: adopt now, so that
+		 * no event comes for the caller's io once it forgets it. */
+		list_init(&w->link);
+		if (spec->immediate)
+			hub->check_now = true;
+		hub_adopt(hub, w, clock_mono_ms());
+		return EC_OK;
+	}
 	atomic_store(&hub->queued, true);
+	/* Its events are in the store: look at once, whoever woke us. */
+	if (spec->immediate)
+		atomic_store(&hub->committed, true);
 	loop_waker_wake(&hub->wake);
 	return EC_OK;
 }
@@ -898,6 +972,19 @@ enum ecode hub_run(struct hub *hub)
 			  "not be served",
 			  ecode_name(rc), atomic_load(&hub->n_waiters));
 	return rc;
+}
+
+struct loop *hub_loop(struct hub *hub)
+{
+	return hub->loop;
+}
+
+void hub_set_transport(struct hub *hub, hub_tick_fn *tick,
+		       hub_give_back_fn *give_back, void *ctx)
+{
+	hub->opts.tick = tick;
+	hub->opts.give_back = give_back;
+	hub->opts.transport_ctx = ctx;
 }
 
 void hub_stop(struct hub *hub)

@@ -1,9 +1,10 @@
 /* hub.h -- parked waiters (SSE streams and long-polls) and event delivery.
  *
  * A request that must wait (GET /events, GET /poll with nothing pending) is
- * not given a thread.  The accepting thread writes what it can at once (for
- * SSE: headers, retry, snapshot or replay), detaches the connection from
- * libfcgi and parks it here with hub_park().  From then on the hub, one
+ * not given a thread.  Its handler (on a worker) says what goes first (for
+ * SSE: headers, retry, maybe the snapshot; a replay is this hub's
+ * catch-up), and the transport parks the connection here with hub_park(),
+ * that prelude included.  From then on the hub, one
  * epoll loop on its own thread, owns the file descriptor and writes the
  * waiter's bytes through a sink (sink.h): FastCGI records (FCGI_STDOUT,
  * then the empty FCGI_STDOUT and FCGI_END_REQUEST) for HUB_SINK_FCGI
@@ -50,6 +51,17 @@ struct hub;
  * valid during the call. */
 typedef void hub_touch_fn(void *ctx, const int64_t *session_ids, size_t n);
 
+/* The transport that shares the hub's loop (conn.c): its timers and
+ * finished work, run by the hub's before-sleep hook.  Returns the ms until
+ * its next deadline (-1: none) and sets *busy while it still has requests
+ * in hand (a stop waits for them, HUB_STOP_TRANSPORT_MS at most). */
+typedef int hub_tick_fn(void *ctx, int64_t now, bool stopping, bool *busy);
+/* A waiter parked with keep_conn ended its request cleanly: the
+ * connection fd goes back to the transport, which reads the next request
+ * on it.  The fd is still in the hub's loop, under no io: the transport
+ * takes it with loop_io_take() (or closes it).  Hub thread. */
+typedef void hub_give_back_fn(void *ctx, int fd);
+
 struct hub_options {
 	const char *db_path;   /* the hub opens its own store and notify */
 	int heartbeat_ms;      /* ": ping" interval per SSE waiter */
@@ -64,6 +76,10 @@ struct hub_options {
 	 * waiters of one session / of one user; 0 = no cap. */
 	int max_per_session;
 	int max_per_user;
+	/* Set with hub_set_transport(); NULL: none. */
+	hub_tick_fn *tick;
+	hub_give_back_fn *give_back; /* NULL: kept fds are closed */
+	void *transport_ctx;
 };
 
 enum hub_kind {
@@ -86,6 +102,21 @@ struct hub_waiter_spec {
 	int64_t session_id;  /* for presence */
 	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
 	int64_t user_id;     /* for max_per_user; 0: not counted */
+	/* FCGI: the web server asked for FCGI_KEEP_CONN: after the end of
+	 * the request the fd goes back through opts.give_back. */
+	bool keep_conn;
+	/* Answered at once (a poll whose events are already there): not
+	 * counted against max_waiters. */
+	bool immediate;
+	/* The fd is in the hub's loop already (the caller is on the hub
+	 * thread, serving the connection in the same loop): it is adopted at
+	 * once and taken over with loop_io_take(); on EC_OK the caller
+	 * loop_io_forget()s its own io. */
+	bool registered;
+	/* Bytes to send before any event (the SSE head), copied at park;
+	 * FCGI framing is the sink's. */
+	const void *prelude;
+	size_t prelude_len;
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);
@@ -122,6 +153,13 @@ void hub_events_committed(struct hub *hub);
  * loop failed: it is logged here, and the caller must end the process with
  * a non-zero status (issue 9: nothing vital dies silently). */
 enum ecode hub_run(struct hub *hub);
+/* The hub's loop, for a transport that serves its connections on the hub
+ * thread (opts.tick).  Hub thread only, after hub_new(). */
+struct loop *hub_loop(struct hub *hub);
+/* Makes the transport's tick and give-back part of the hub's loop (see
+ * hub_tick_fn).  Before hub_run(). */
+void hub_set_transport(struct hub *hub, hub_tick_fn *tick,
+		       hub_give_back_fn *give_back, void *ctx);
 void hub_stop(struct hub *hub);
 
 struct hub_stats {

@@ -42,8 +42,11 @@ enum hub_waiter_state {
 	HUB_WAITER_DEAD,
 };
 
-#define HUB_WAITER_NOEPOLL 1u /* fd is a regular file: never waits */
-#define HUB_WAITER_HAS_IN 2u  /* a struct hub_waiter_raw watching in_fd */
+#define HUB_WAITER_NOEPOLL 1u	  /* fd is a regular file: never waits */
+#define HUB_WAITER_HAS_IN 2u	  /* a struct hub_waiter_raw watching in_fd */
+#define HUB_WAITER_KEEP 4u	  /* FCGI_KEEP_CONN: fd goes back when done */
+#define HUB_WAITER_STALLED 8u	  /* SSE: bytes were pending at the last ping */
+#define HUB_WAITER_REGISTERED 16u /* fd already in the loop: take it over */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
@@ -113,7 +116,8 @@ struct hub {
 	int64_t next_check_ms, next_touch_ms;
 	int64_t *touch_ids;
 	size_t touch_cap;
-	struct buf body; /* scratch: one poll answer */
+	struct buf body;     /* scratch: one poll answer */
+	bool transport_busy; /* opts.tick: requests still in hand */
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub
@@ -152,6 +156,9 @@ void hub_waiter_end(struct hub *hub, struct waiter *w);
 /* The request's last bytes are written or queued: close when they are
  * out, HUB_CLOSE_MS at most. */
 void hub_waiter_finish(struct hub *hub, struct waiter *w);
+/* The request ended cleanly and its last bytes are out: the fd goes back
+ * to the transport (FCGI_KEEP_CONN) or is closed. */
+void hub_waiter_done(struct hub *hub, struct waiter *w);
 /* Closes the connection at once, without another byte; frees later. */
 void hub_waiter_close(struct hub *hub, struct waiter *w);
 

@@ -102,10 +102,20 @@ static void hub_sse_timers(struct hub *hub, int64_t now)
 		w = container_of(hub->sse_pings.next, struct waiter, t.ping);
 		if (w->deadline_ms > now)
 			break;
-		/* A waiter with bytes pending is busy enough. */
-		if (!sink_pending(&w->sink))
+		/* A waiter with bytes pending is busy enough; one that has
+		 * not taken them since the last ping has stopped reading:
+		 * it is dropped (its client resumes by id). */
+		if (!sink_pending(&w->sink)) {
+			w->flags &= (uint8_t)~HUB_WAITER_STALLED;
 			hub_waiter_send(hub, w, HUB_SSE_PING,
 					sizeof(HUB_SSE_PING) - 1, false);
+		} else if (w->flags & HUB_WAITER_STALLED) {
+			atomic_fetch_add(&hub->st_dropped, 1);
+			hub_waiter_close(hub, w);
+			continue;
+		} else {
+			w->flags |= HUB_WAITER_STALLED;
+		}
 		if (w->state == HUB_WAITER_PARKED) {
 			w->deadline_ms = now + hub->opts.heartbeat_ms;
 			list_del(&w->t.ping);

@@ -83,6 +83,21 @@ void loop_io_stop(struct loop *loop, struct loop_io *io)
 	io->mask = 0;
 }
 
+void loop_io_forget(struct loop_io *io)
+{
+	io->mask = 0;
+}
+
+enum ecode loop_io_take(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = io };
+
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+		return EC_IO;
+	io->mask = events | LOOP_IO_ACTIVE;
+	return EC_OK;
+}
+
 void loop_set_before_sleep(struct loop *loop, loop_before_sleep_fn *fn,
 			   void *ctx)
 {

@@ -54,7 +54,7 @@ static void main_usage(FILE *out)
 		"  EMITCGI_STREAM_MAX       seconds a stream lives before a reconnect [600]\n"
 		"  EMITCGI_RETENTION        events kept in the log [10000]\n"
 		"  EMITCGI_MAX_SUBSCRIBERS  waiting clients per process [16000]\n"
-		"  EMITCGI_THREADS          accepting threads in FastCGI mode [8]\n"
+		"  EMITCGI_THREADS          worker threads in FastCGI mode [8]\n"
 		"  EMITCGI_SESSION_TTL      session lifetime in seconds [604800]\n"
 		"  EMITCGI_METRICS_TOKEN    bearer token for /metrics from afar [unset]\n"
 		"  EMITCGI_LOG_LEVEL        error, warn, info or debug [info]\n"

@@ -28,6 +28,11 @@ static const struct {
 	[METRIC_POLLS] = { "emitcgi_polls_total", "Long-poll requests." },
 	[METRIC_RATE_LIMITED] = { "emitcgi_rate_limited_total",
 				  "Requests refused by a rate limit (429)." },
+	[METRIC_FCGI_CONNECTIONS] = { "emitcgi_fastcgi_connections_total",
+				      "FastCGI connections accepted." },
+	[METRIC_FCGI_REFUSED] = { "emitcgi_fastcgi_refused_total",
+				  "Requests answered 503 without a handler "
+				  "(out of descriptors, stopping)." },
 };
 
 void metrics_inc(enum metric m)

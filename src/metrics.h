@@ -21,9 +21,11 @@ enum metric {
 	METRIC_EMITS, /* POST /emit accepted */
 	METRIC_ERRORS_4XX,
 	METRIC_ERRORS_5XX,
-	METRIC_STREAMS_OPENED, /* SSE streams parked */
-	METRIC_POLLS,	       /* long-polls answered or parked */
-	METRIC_RATE_LIMITED,   /* 429 from a token bucket (issue 9) */
+	METRIC_STREAMS_OPENED,	 /* SSE streams parked */
+	METRIC_POLLS,		 /* long-polls answered or parked */
+	METRIC_RATE_LIMITED,	 /* 429 from a token bucket (issue 9) */
+	METRIC_FCGI_CONNECTIONS, /* FastCGI connections accepted (conn.c) */
+	METRIC_FCGI_REFUSED,	 /* answered 503 at EMFILE or stop (conn.c) */
 	METRIC__COUNT
 };
 

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -110,4 +111,10 @@ void runtime_answer(struct response *res, enum api_result *result,
 	buf_reset(out);
 	buf_adds(out, "Status: 500 Internal Server Error\r\n\r\n");
 	*result = API_FINISHED;
+}
+
+void runtime_die(const char *why)
+{
+	log_error("%s: ending the process", why);
+	_exit(1);
 }

@@ -22,7 +22,7 @@
  *
  * Threads: runtime_committed() (the store's commit hook) may run on any
  * thread; runtime_set_hub() must happen before any other thread can
- * commit (fcgi.c: before the accepting threads start; cgi.c: it has one
+ * commit (fcgi.c: before the worker threads start; cgi.c: it has one
  * thread until its hub runs).  runtime_housekeep() uses the caller's
  * store connection and so the caller's thread.
  */
@@ -84,6 +84,11 @@ void runtime_housekeep(struct runtime *rt, struct store *st,
  * and, through inheritance, in the threads it starts, and fills *set with
  * them for sigwait(); ignores SIGPIPE (a client gone is an EPIPE). */
 void runtime_signals_block(sigset_t *set);
+
+/* A vital thread (the loop, a worker, the housekeeping) failed: logs why
+ * and ends the process with status 1 at once, so that a supervisor
+ * (systemd Restart=on-failure, the web server) starts a whole one. */
+_Noreturn void runtime_die(const char *why);
 
 /* Serialises res into out: the transport's last step for a handler's
  * answer.  A parked poll (API_WAIT_FOR_EVENT with no status) has nothing

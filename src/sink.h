@@ -150,6 +150,13 @@ void sink_init(struct sink *s, enum sink_kind kind, int fd, uint16_t request_id,
 enum sink_status sink_open(struct sink *s);
 /* Closes the fd (not the loop registration: stop that first). */
 void sink_close(struct sink *s);
+/* Lets go of the fd without closing it (FCGI_KEEP_CONN: the transport
+ * takes it back); the sink is closed from then on.  Returns the fd. */
+int sink_detach(struct sink *s);
+/* Queues bytes before anything is written (framed as the sink frames a
+ * payload): the head a transport wrote for the request.  SINK_PENDING,
+ * or SINK_FULL when they cannot be held. */
+enum sink_status sink_preload(struct sink *s, const void *data, size_t len);
 /* Frees what the sink allocated (after sink_close()). */
 void sink_free(struct sink *s);
 

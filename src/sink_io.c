@@ -67,6 +67,12 @@ void sink_close(struct sink *s)
 	s->flags |= SINK_F_CLOSED;
 }
 
+int sink_detach(struct sink *s)
+{
+	s->flags |= SINK_F_CLOSED;
+	return s->io.fd;
+}
+
 static void sink_out_free(struct sink *s)
 {
 	if (!s->out)
@@ -140,6 +146,11 @@ static enum sink_status sink_queue(struct sink *s, const void *data, size_t len,
 full:
 	log_info("hub: a waiter cannot keep up (%s)", ecode_name(rc));
 	return SINK_FULL;
+}
+
+enum sink_status sink_preload(struct sink *s, const void *data, size_t len)
+{
+	return sink_queue(s, data, len, true);
 }
 
 static void sink_release(struct sink_hold hold)

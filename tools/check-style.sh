@@ -8,7 +8,7 @@
 #     src/store/postgresql*.[ch];
 #   - socket and descriptor I/O (socket, bind, listen, accept, connect,
 #     send*, recv*, read*, write*, fcntl, shutdown, epoll_*) only in the
-#     transport files: fcgi.c, cgi.c, loop.c, notify.c and the hub's sinks
+#     transport files: fcgi.c, conn.c, cgi.c, loop.c, notify.c and the hub's sinks
 #     (sink_*.c); log.c may write(2) its lines to stderr;
 #   - every C file of both formatted by .clang-format (when clang-format is installed;
 #     check.sh installs it, so CI always checks).
@@ -59,7 +59,7 @@ bad=$(hits '(^|[^A-Za-z0-9_])PQ[A-Za-z]+[[:space:]]*\(|<libpq-fe\.h>' $files |
 io='(^|[^A-Za-z0-9_>.])(socket|bind|listen|accept4?|connect|send|sendmsg|sendto|recv|recvfrom|recvmsg|read|readv|pread|write|writev|pwrite|fcntl|shutdown|epoll_[a-z_]+)[[:space:]]*\('
 # shellcheck disable=SC2086
 bad=$(hits "$io" $cfiles |
-	grep -vE '^src/(fcgi|cgi|loop|notify|sink_[a-z0-9_]+|log)\.c$')
+	grep -vE '^src/(fcgi|conn|cgi|loop|notify|sink_[a-z0-9_]+|log)\.c$')
 [ -z "$bad" ] || fail "socket or descriptor I/O outside the transport files: $bad"
 bad=$(code src/log.c | grep -E "$io" | grep -v 'write[[:space:]]*(STDERR_FILENO')
 [ -z "$bad" ] || fail "src/log.c does I/O other than writing stderr: $bad"

@@ -125,7 +125,10 @@ new_db() { # NAME KIND -> sets DB
 
 start_server() { # NAME DB
 	rm -f "$T/$1.sock"
+	# One session for every stream, emits back to back: the caps and
+	# rate limits of issue 9 are off, as in run.sh.
 	env EMITCGI_DB="$2" EMITCGI_LOG_LEVEL=warn EMITCGI_MAX_SUBSCRIBERS=19500 \
+		EMITCGI_MAX_WAITERS_PER_SESSION=1000000 EMITCGI_MAX_WAITERS_PER_USER=1000000 EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 EMITCGI_METRICS_LOOPBACK=1 \
 		"$build/emitcgi" --listen "unix:$T/$1.sock" 2>>"$T/$1.log" &
 	SPID=$!
 	PIDS="$PIDS $SPID"

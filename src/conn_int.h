@@ -1,0 +1,118 @@
+/* conn_int.h -- what conn.c (connections in the loop) shares with
+ * conn_job.c (their requests on the worker threads): the connection, the
+ * job, the server.  Not for any other module: the rest of the program
+ * sees conn.h only.
+ *
+ * conn.c owns a connection's bytes and states; conn_job.c owns the
+ * hand-over to a worker and back (conn_dispatch(), conn_job_done()) and
+ * what runs on the worker (the handler).  Both run on the loop thread but
+ * for conn_job.c's job function.
+ */
+#ifndef EMITCGI_CONN_INT_H
+#define EMITCGI_CONN_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "buf.h"
+#include "conn.h"
+#include "fcgi_params.h"
+#include "list.h"
+#include "loop.h"
+#include "workers.h"
+
+#define CONN_READ_BYTES 16384
+#define CONN_READS_PER_EVENT 4 /* fairness: then back to the loop */
+#define CONN_ACCEPTS_PER_EVENT 64
+#define CONN_ACCEPT_RETRY_MS 100 /* out of descriptors, spare in use */
+#define CONN_OUT_MAX (RESPONSE_BODY_MAX_BYTES + 2 * RESPONSE_HEAD_MAX_BYTES)
+
+enum conn_state {
+	CONN_IDLE,
+	CONN_PARAMS,
+	CONN_STDIN,
+	CONN_BUSY,
+	CONN_WRITE,
+	CONN_ORPHAN, /* peer gone while a worker has the request */
+};
+
+enum conn_phase { /* deadline FIFOs */
+		  CONN_PH_IDLE,
+		  CONN_PH_HEADER,
+		  CONN_PH_BODY,
+		  CONN_PH_WRITE,
+		  CONN_PHASES,
+};
+
+struct conn_job;
+
+struct conn {
+	struct loop_io io;
+	struct conns *cs;
+	struct list link; /* a phase FIFO, or dead; empty when BUSY */
+	int64_t deadline_ms;
+	uint8_t state;
+	bool keep;   /* FCGI_KEEP_CONN for this request */
+	bool refuse; /* took the spare fd: answer 503 */
+	bool params_too_large;
+	bool body_too_large;
+	uint16_t request_id;
+	struct buf *tail; /* a partial record */
+	struct buf params;
+	struct buf body;
+	struct buf out; /* framed bytes not yet written */
+	size_t out_off;
+};
+
+struct conn_job {
+	struct workers_job wj; /* wj.link: the queue, then cs->done */
+	struct conn *c;
+	struct fcgi_params_env env;
+	struct buf body;
+	enum ecode pre_rc;
+	/* Filled by the worker. */
+	struct buf out; /* the CGI response: head and body */
+	enum api_result result;
+	struct api_wait wait;
+};
+
+struct conns {
+	const struct config *cfg;
+	struct runtime *rt;
+	struct hub *hub;
+	struct loop *loop;
+	struct workers *workers;
+	struct loop_io listen_io;
+	struct loop_waker wake;
+	int spare_fd;
+	int64_t accept_retry_ms; /* 0: accepting */
+	bool stopping;
+	int jobs_out; /* loop thread: submitted, not yet back */
+	struct list phase[CONN_PHASES];
+	struct list dead;
+
+	pthread_mutex_t mu; /* guards done */
+	struct list done;
+};
+
+/* conn.c, for conn_job.c. */
+/* Frames a CGI response as FCGI_STDOUT records and the end of the
+ * request, and writes it. */
+void conn_reply(struct conn *c, const void *data, size_t len);
+/* An answer made on the loop, without a worker (503, 500). */
+void conn_reply_error(struct conn *c, enum ecode rc);
+/* Frees a connection whose fd is closed or handed over. */
+void conn_free(struct conn *c);
+/* Opens the spare descriptor again (EMFILE). */
+void conn_spare_reopen(struct conns *cs);
+
+/* conn_job.c, for conn.c. */
+extern const struct workers_ops conn_workers_ops;
+/* The request is read whole: to a worker. */
+void conn_dispatch(struct conn *c);
+/* Loop thread: a worker is done with job. */
+void conn_job_done(struct conns *cs, struct conn_job *job);
+
+#endif

@@ -1,0 +1,195 @@
+#!/bin/bash
+# tests/bench/peers.sh -- `make bench-peers`: emitcgi behind real web
+# servers beside its peers, through one load client (tests/bench/http_load),
+# in one run (issue 8).  Prints one JSON line per row and a Markdown table
+# (the one in docs/PERFORMANCE.md).
+#
+# Rows, for every N of BENCH_PEER_NS and mode (sse, poll):
+#   nginx    emitcgi --listen behind nginx from nginx.conf.example
+#            (2 workers, fastcgi_keep_conn + upstream keepalive)
+#   lighttpd emitcgi --listen behind lighttpd from lighttpd.conf.example
+#            ("socket" block), N <= 8000
+#   nchan    nginx (2 workers) with Debian's libnginx-mod-nchan: SSE and
+#            long-poll subscribers on /sub/bench, publisher POST /pub/bench
+#            (skipped with a note when the module is not installed:
+#            tests/bench/deps.sh installs it)
+# Each row: BENCH_PEER_K broadcasts; delivered share, p50/p99/max from the
+# POST to each receipt, failures by status, CPU seconds and RSS of the
+# server (emitcgi; nchan: its nginx) and of the front server, from /proc.
+#
+# Run from the build directory (./emitcgi); every server is started here on
+# 127.0.0.1 and stopped by PID; bounded (http_load's deadlines).  Uses the
+# integration harness (tests/integ/lib.sh, deploy_lib.sh) to start the
+# servers exactly as the deployment tests do.
+#
+# Knobs: BENCH_PEER_NS="1000 5000" BENCH_PEER_K=5 BENCH_PEER_MODES="sse poll"
+#        BENCH_PEER_FRONTS="nginx lighttpd nchan"
+set -u
+build=$(pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+top_srcdir=$src
+top_builddir=$build
+EMITCGI_BIN=${EMITCGI_BIN:-$build/emitcgi}
+# Every client is one session of one user, and the broadcasts come fast:
+# the per-session caps and the rate limits (issue 9) are for real users.
+BENCH_CAPS_OFF="EMITCGI_MAX_WAITERS_PER_SESSION=1000000 EMITCGI_MAX_WAITERS_PER_USER=1000000 EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 EMITCGI_METRICS_LOOPBACK=1"
+export top_srcdir top_builddir EMITCGI_BIN
+LOAD=$build/tests/bench/http_load
+[ -x "$LOAD" ] || { echo "peers: no $LOAD (make check builds it)" >&2; exit 1; }
+
+. "$src/tests/integ/lib.sh"
+. "$src/tests/integ/deploy_lib.sh"
+deploy_require_nginx
+integ_init bench-peers
+deploy_setup
+
+NS=${BENCH_PEER_NS:-"1000 5000"}
+K=${BENCH_PEER_K:-5}
+MODES=${BENCH_PEER_MODES:-"sse poll"}
+FRONTS=${BENCH_PEER_FRONTS:-"nginx lighttpd nchan"}
+NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
+RESULTS=$T/results.jsonl
+: >"$RESULTS"
+INTEG_KILL_WAIT_S=8
+
+pids_of() # PID: it and its children, comma-separated
+{
+	local p=$1 k
+	for k in $(integ_children "$p"); do
+		p+=",$k"
+	done
+	echo "$p"
+}
+
+run_load() # LABEL PEER MODE N PORT SERVER_PID FRONT_PIDS
+{
+	local line perf=
+	# BENCH_PEER_PERF=DIR: a call-graph profile of emitcgi per row.
+	if [ -n "${BENCH_PEER_PERF:-}" ] && [ "$2" = emitcgi ]; then
+		perf record -q -g -p "$6" -o "$BENCH_PEER_PERF/$1-$3-$4.data" \
+			>/dev/null 2>&1 &
+		perf=$!
+	fi
+	line=$("$LOAD" --label "$1" --peer "$2" --mode "$3" -n "$4" -k "$K" \
+		--port "$5" --emitcgi-pid "$6" --front-pids "$7" 2>>"$T/load.err")
+	if [ -n "$perf" ]; then
+		kill -INT "$perf" 2>/dev/null
+		wait "$perf" 2>/dev/null
+	fi
+	echo "$line"
+	[ -n "$line" ] && echo "$line" >>"$RESULTS"
+}
+
+emitcgi_up() # SOCK
+{
+	deploy_start_listen "$1" EMITCGI_MAX_SUBSCRIBERS=18000 \
+		EMITCGI_POLL_TIMEOUT=25 EMITCGI_RETENTION=100000 $BENCH_CAPS_OFF
+}
+
+front_nginx() # N MODE
+{
+	local sock=$DEPLOY_RUN/bench.sock
+	emitcgi_up "$sock" || return 1
+	DEPLOY_NGINX_WORKERS=2 DEPLOY_NGINX_CONNECTIONS=19000 \
+		deploy_start_nginx "$sock" "" || return 1
+	run_load nginx emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
+		"$(pids_of "$NGINX_PID")"
+	deploy_stop_all
+}
+
+front_lighttpd() # N MODE
+{
+	local sock=$T/bench-l.sock
+	[ "$1" -le 8000 ] || return 0
+	integ_start_emitcgi_listen "unix:$sock" EMITCGI_MAX_SUBSCRIBERS=18000 \
+		EMITCGI_POLL_TIMEOUT=25 EMITCGI_RETENTION=100000 $BENCH_CAPS_OFF ||
+		return 1
+	integ_start_lighttpd --mode socket --backend "unix:$sock" \
+		--extra 'server.max-fds = 19000' \
+		--extra 'server.max-connections = 9000' || return 1
+	run_load lighttpd emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
+		"$LIGHTTPD_PID"
+	integ_stop_all
+}
+
+front_nchan() # N MODE
+{
+	local dir=$T/nchan port
+	[ -r "$NCHAN_SO" ] || { diag "nchan: $NCHAN_SO missing (tests/bench/deps.sh)"; return 0; }
+	mkdir -p "$dir/tmp"
+	port=$(integ_port) || return 1
+	cat >"$dir/nginx.conf" <<EOF
+load_module $NCHAN_SO;
+worker_processes 2;
+worker_rlimit_nofile 19000;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 19000; }
+http {
+	access_log off;
+	client_body_temp_path $dir/tmp/client;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	server {
+		listen 127.0.0.1:$port;
+		location = /sub/bench {
+			nchan_subscriber;
+			nchan_channel_id bench;
+			nchan_subscriber_first_message newest;
+		}
+		location = /pub/bench {
+			nchan_publisher;
+			nchan_channel_id bench;
+		}
+	}
+}
+EOF
+	"$DEPLOY_NGINX" -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+		-g 'daemon off;' </dev/null >"$dir/stderr.log" 2>&1 &
+	local pid=$!
+	integ_track "$pid"
+	wait_for "nchan nginx on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null ||
+		{ diag "nchan nginx did not start: $(cat "$dir/stderr.log")"; return 1; }
+	# Its workers, or /proc would be read for the master alone.
+	wait_for "nchan's 2 workers" 20 bash -c \
+		"[ \$(grep -l '^PPid:[[:space:]]*$pid\$' /proc/[0-9]*/status 2>/dev/null | wc -l) -ge 2 ]"
+	# nchan is server and front at once: all of its processes count
+	# as the front, the server column stays 0.
+	run_load nchan nchan "$2" "$1" "$port" 0 "$(pids_of "$pid")"
+	integ_kill "$pid"
+}
+
+for n in $NS; do
+	for mode in $MODES; do
+		for f in $FRONTS; do
+			"front_$f" "$n" "$mode" || diag "$f $mode $n: could not run"
+		done
+	done
+done
+
+# The table: per row and beside it the ratio to nchan's row of the same
+# N and mode, measured in this run.
+jq -rs '
+  def r(a; b): if (b // 0) > 0 then ((a / b) * 100 | round / 100 | tostring) else "-" end;
+  def whole(x): x.server_cpu_s + x.front_cpu_s;
+  def kb(x): ((x.server_rss_kb + x.front_rss_kb) / x.n | round);
+  def f1(v): (v * 10 | round / 10 | tostring);
+  . as $all
+  | (["front", "mode", "N", "delivered", "failed", "p50 ms", "p99 ms", "max ms",
+      "emitcgi CPU ms/bcast", "front CPU ms/bcast", "emitcgi µs/poll",
+      "KB/client (all)", "p99 / nchan", "CPU / nchan", "KB / nchan"] | "| " + join(" | ") + " |"),
+    ("|" + ("---|" * 15)),
+    ($all[] as $x
+     | ($all | map(select(.label == "nchan" and .n == $x.n and .mode == $x.mode)) | first) as $p
+     | [$x.label, $x.mode, ($x.n | tostring), f1($x.delivered_min_share * 100) + "%",
+        ($x.failed | tostring),
+        ($x.p50_ms | tostring), ($x.p99_ms | tostring), ($x.max_ms | tostring),
+        f1($x.server_cpu_s * 1000 / $x.k), f1($x.front_cpu_s * 1000 / $x.k),
+        (if $x.mode == "poll" and $x.label != "nchan" then f1($x.server_cpu_s * 1e6 / ($x.n * $x.k)) else "-" end),
+        (kb($x) | tostring),
+        r($x.p99_ms; $p.p99_ms),
+        (if $x.label == "nchan" then "-" else r(whole($x); whole($p)) end),
+        (if $x.label == "nchan" then "-" else r(kb($x); kb($p)) end)]
+     | "| " + join(" | ") + " |")' "$RESULTS"
