@@ -22,12 +22,13 @@ WRITERS=3
 EMITS=40
 
 integ_db_init || bail_out "emitcgi init failed"
-integ_start_emitcgi_listen "unix:$T/a.sock" EMITCGI_POLL_TIMEOUT=60 ||
+integ_start_emitcgi_listen "unix:$T/a.sock" EMITCGI_POLL_TIMEOUT=60 \
+	EMITCGI_METRICS_LOOPBACK=1 ||
 	bail_out "emitcgi --listen did not start"
 integ_start_lighttpd --mode socket --backend "unix:$T/a.sock" ||
 	bail_out "lighttpd #1 did not start"
 URL_A=$BASE_URL
-integ_start_lighttpd --max-procs 1 EMITCGI_POLL_TIMEOUT=60 ||
+integ_start_lighttpd --max-procs 1 EMITCGI_POLL_TIMEOUT=60 EMITCGI_METRICS_LOOPBACK=1 ||
 	bail_out "lighttpd #2 did not start"
 URL_B=$BASE_URL
 diag "A: $URL_A  B: $URL_B  PostgreSQL: port $INTEG_PG_PORT, pid $INTEG_PG_PID"
