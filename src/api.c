@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_sio.h"
 #include "auth.h"
 #include "clock.h"
 #include "fcc_source.h"
@@ -106,6 +107,13 @@ void api_error(struct response *res, enum ecode rc, const char *message)
 	}
 	if (status == 503)
 		response_header(res, "Retry-After", "1");
+}
+
+const char *api_error_text(enum ecode rc)
+{
+	if ((unsigned)rc < EC__COUNT && api_errors[rc].status)
+		return api_errors[rc].message;
+	return "internal error";
 }
 
 /* ---- small helpers ---- */
@@ -872,6 +880,15 @@ enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 	bool parked = false;
 	enum ecode rc = pre_rc;
 
+	/* Socket.IO (EMITCGI_SIO_PATH) answers in Engine.IO's own terms. */
+	if (api_sio_owns(ctx->cfg, req)) {
+		rc = api_sio_handle(ctx, req, pre_rc, res, wait, &parked);
+		if (rc != EC_OK) {
+			api_error(res, rc, NULL);
+			parked = false;
+		}
+		goto done;
+	}
 	if (rc == EC_OK) {
 		rc = router_match(req, &route, &allow);
 		if (rc == EC_METHOD_NOT_ALLOWED) {
@@ -906,16 +923,16 @@ done:
 /* ---- the transport-independent part of serving a request ---- */
 
 static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
-				void *io)
+				void *io, size_t max)
 {
 	char chunk[4096];
 	struct buf body;
 	size_t total = 0;
-	bool too_large = req->content_length > (int64_t)REQUEST_BODY_MAX_BYTES;
+	bool too_large = req->content_length > (int64_t)max;
 	enum ecode rc = EC_OK;
 	long n;
 
-	buf_init(&body, REQUEST_BODY_MAX_BYTES);
+	buf_init(&body, max);
 	/* CGI (RFC 3875 4.2) gives CONTENT_LENGTH; read no more than that,
 	 * FastCGI ends stdin with an empty record anyway. */
 	for (;;) {
@@ -938,7 +955,13 @@ static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
 	}
 	if (too_large)
 		rc = EC_TOO_LARGE;
-	else if (body.len)
+	else if (body.len && max > REQUEST_BODY_MAX_BYTES) {
+		/* An Engine.IO payload (EMITCGI_SIO_MAX_PAYLOAD): raw text
+		 * for api_sio.c, never parsed as a form or JSON. */
+		buf_reset(&req->body);
+		req->body.max_len = max;
+		rc = buf_add(&req->body, body.data, body.len);
+	} else if (body.len)
 		rc = request_set_body(req, body.data, body.len);
 	buf_release(&body);
 	return rc;
@@ -951,6 +974,9 @@ enum api_result api_serve(struct api_ctx *ctx, struct request *req,
 	enum ecode rc = request_parse_env(req, envp, ctx->cfg->base);
 
 	if (rc == EC_OK)
-		rc = api_read_body(req, read_body, io);
+		rc = api_read_body(req, read_body, io,
+				   api_sio_owns(ctx->cfg, req)
+					   ? (size_t)ctx->cfg->sio_max_payload
+					   : REQUEST_BODY_MAX_BYTES);
 	return api_handle(ctx, req, rc, res, wait);
 }

@@ -43,6 +43,7 @@ struct api_wait {
 	int64_t cursor;
 	int64_t session_id;
 	int timeout_ms;
+	int64_t sio_id; /* HUB_SIO: the session's row */
 };
 
 /* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body
@@ -70,5 +71,8 @@ enum api_result api_serve(struct api_ctx *ctx, struct request *req,
 /* Fills res with the error answer for rc (message may be NULL for the
  * table's text).  Also used by the transports for 503 at capacity. */
 void api_error(struct response *res, enum ecode rc, const char *message);
+
+/* The message of api_errors[] for rc (what api_error() would say). */
+const char *api_error_text(enum ecode rc);
 
 #endif

@@ -47,6 +47,13 @@ static const struct config_int config_ints[] = {
 	CONFIG_INT("EMITCGI_SESSION_TTL", session_ttl_s, 7 * 86400, 60,
 		   366 * 86400),
 	CONFIG_INT("EMITCGI_FCC_TESTING", fcc_testing, 0, 0, 1),
+	CONFIG_INT("EMITCGI_SIO_PING_INTERVAL", sio_ping_interval_ms, 25000, 50,
+		   3600000),
+	CONFIG_INT("EMITCGI_SIO_PING_TIMEOUT", sio_ping_timeout_ms, 20000, 50,
+		   3600000),
+	/* At most what api.c reads of a body (API_DRAIN_MAX_BYTES). */
+	CONFIG_INT("EMITCGI_SIO_MAX_PAYLOAD", sio_max_payload, 1000000, 64,
+		   1048576),
 };
 
 const char *config_default_db(void)
@@ -106,6 +113,24 @@ static enum ecode config_base(struct config *cfg, const char *value, char *msg,
 			   msg, msg_size);
 }
 
+/* EMITCGI_SIO_PATH: "/seg[/seg]", not the root, no trailing slash. */
+static enum ecode config_sio_path(struct config *cfg, const char *value,
+				  char *msg, size_t msg_size)
+{
+	size_t len = strlen(value);
+
+	if (len < 2 || value[0] != '/' || value[len - 1] == '/' ||
+	    strpbrk(value, "?#% \t")) {
+		snprintf(
+			msg, msg_size,
+			"EMITCGI_SIO_PATH=%s: must be a path like /socket.io (no trailing slash)",
+			value);
+		return EC_CONFIG;
+	}
+	return config_copy(cfg->sio_path, sizeof(cfg->sio_path),
+			   "EMITCGI_SIO_PATH", value, msg, msg_size);
+}
+
 enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 		       size_t msg_size)
 {
@@ -116,6 +141,7 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", EMITCGI_DEFAULT_DB);
 	snprintf(cfg->base, sizeof(cfg->base), "/api");
+	snprintf(cfg->sio_path, sizeof(cfg->sio_path), "/socket.io");
 	cfg->log_level = LOG_LEVEL_INFO;
 
 	for (size_t i = 0; i < sizeof(config_ints) / sizeof(config_ints[0]);
@@ -154,6 +180,9 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	}
 	v = get("EMITCGI_BASE");
 	if (v && (rc = config_base(cfg, v, msg, msg_size)) != EC_OK)
+		return rc;
+	v = get("EMITCGI_SIO_PATH");
+	if (v && (rc = config_sio_path(cfg, v, msg, msg_size)) != EC_OK)
 		return rc;
 	v = get("EMITCGI_LOG_LEVEL");
 	if (v) {

@@ -35,6 +35,11 @@ struct config {
 	int session_ttl_s;   /* EMITCGI_SESSION_TTL, 7 days */
 	char metrics_token[CONFIG_TOKEN_MAX]; /* EMITCGI_METRICS_TOKEN, "" */
 	int fcc_testing;		      /* EMITCGI_FCC_TESTING, 0 */
+	/* Socket.IO over Engine.IO v4 long-polling (issue 11). */
+	char sio_path[CONFIG_BASE_MAX]; /* EMITCGI_SIO_PATH, "/socket.io" */
+	int sio_ping_interval_ms;	/* EMITCGI_SIO_PING_INTERVAL, 25000 */
+	int sio_ping_timeout_ms;	/* EMITCGI_SIO_PING_TIMEOUT, 20000 */
+	int sio_max_payload;		/* EMITCGI_SIO_MAX_PAYLOAD, 1000000 */
 };
 
 /* Where config_load() reads a variable: getenv() in the program, a table in

@@ -229,6 +229,7 @@ static void fcgi_park(struct fcgi_server *srv, FCGX_Request *req,
 		.cursor = wait->cursor,
 		.session_id = wait->session_id,
 		.timeout_ms = wait->timeout_ms,
+		.sio_id = wait->sio_id,
 	};
 	char drain[1024];
 	enum ecode rc;

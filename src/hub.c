@@ -67,6 +67,7 @@
 static const struct hub_policy *const hub_policies[HUB_KINDS] = {
 	[HUB_SSE] = &hub_sse_policy,
 	[HUB_POLL] = &hub_poll_policy,
+	[HUB_SIO] = &hub_sio_policy,
 };
 
 static const struct hub_policy *hub_policy(const struct waiter *w)
@@ -308,6 +309,7 @@ static void hub_check(struct hub *hub)
 	int64_t last, before;
 	enum ecode rc = EC_OK;
 
+	hub->checks++; /* hub_sio.c looks at its queues after each */
 	if (store_last_event_id(hub->store, &last) != EC_OK)
 		return;
 	if (last < hub->ring.last_id) {
@@ -682,7 +684,9 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	struct waiter *w;
 	enum ecode rc = EC_OK;
 
-	if (spec->fd < 0 || (spec->kind != HUB_SSE && spec->kind != HUB_POLL) ||
+	if (spec->fd < 0 ||
+	    (spec->kind != HUB_SSE && spec->kind != HUB_POLL &&
+	     spec->kind != HUB_SIO) ||
 	    (spec->sink != HUB_SINK_FCGI && spec->sink != HUB_SINK_RAW) ||
 	    (spec->kind == HUB_POLL && spec->timeout_ms < 0))
 		return EC_INTERNAL;
@@ -706,6 +710,7 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	w->cursor = spec->cursor;
 	w->session_id = spec->session_id;
 	w->end_ms = spec->timeout_ms; /* until adoption starts the clock */
+	w->sio_id = spec->sio_id;
 
 	pthread_mutex_lock(&hub->mu);
 	if (hub->stopping)

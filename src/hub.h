@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "sio_session.h"
 
 struct hub;
 
@@ -60,11 +61,13 @@ struct hub_options {
 	hub_touch_fn *touch;   /* may be NULL */
 	void *touch_ctx;
 	int touch_every_ms;
+	struct sio_settings sio; /* HUB_SIO waiters (hub_sio.c) */
 };
 
 enum hub_kind {
 	HUB_SSE,
 	HUB_POLL,
+	HUB_SIO, /* a Socket.IO long-polling GET (hub_sio.c) */
 };
 
 enum hub_sink {
@@ -80,7 +83,9 @@ struct hub_waiter_spec {
 	uint16_t request_id; /* FCGI */
 	int64_t cursor;	     /* deliver events with id > cursor */
 	int64_t session_id;  /* for presence */
-	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
+	int timeout_ms;	     /* HUB_POLL: answer with no events after this;
+				HUB_SIO: ms until its ping or pong is due */
+	int64_t sio_id;	     /* HUB_SIO: its row (store_sio) */
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);

@@ -31,7 +31,7 @@
 #include "loop.h"
 #include "sink.h"
 
-#define HUB_KINDS 2		      /* values of enum hub_kind */
+#define HUB_KINDS 3		      /* values of enum hub_kind */
 #define HUB_POLL_BODY_SOFT (1u << 20) /* a poll answer stops growing here */
 #define HUB_POLL_BODY_MAX (HUB_POLL_BODY_SOFT + 2 * EVENT_RING_EVENT_MAX)
 
@@ -42,8 +42,9 @@ enum hub_waiter_state {
 	HUB_WAITER_DEAD,
 };
 
-#define HUB_WAITER_NOEPOLL 1u /* fd is a regular file: never waits */
-#define HUB_WAITER_HAS_IN 2u  /* a struct hub_waiter_raw watching in_fd */
+#define HUB_WAITER_NOEPOLL 1u  /* fd is a regular file: never waits */
+#define HUB_WAITER_HAS_IN 2u   /* a struct hub_waiter_raw watching in_fd */
+#define HUB_WAITER_SIO_DONE 4u /* HUB_SIO: answered (else leaving closes) */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
@@ -56,6 +57,7 @@ struct waiter {
 	int64_t session_id;
 	int64_t deadline_ms; /* SSE: next ping; POLL: timeout; CLOSING: end */
 	int64_t end_ms;	     /* SSE: stream_max; QUEUED: the poll timeout */
+	int64_t sio_id;	     /* HUB_SIO: the session's row */
 	uint8_t kind;	     /* enum hub_kind */
 	uint8_t state;	     /* enum hub_waiter_state */
 	uint8_t flags;
@@ -103,7 +105,10 @@ struct hub {
 	int64_t next_check_ms, next_touch_ms;
 	int64_t *touch_ids;
 	size_t touch_cap;
-	struct buf body; /* scratch: one poll answer */
+	struct buf body;      /* scratch: one poll answer */
+	uint64_t checks;      /* store checks so far (hub_check) */
+	uint64_t sio_checked; /* hub_sio.c: checks when it last looked */
+	bool sio_recheck;     /* hub_sio.c: look at the queues now */
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub
@@ -129,6 +134,7 @@ struct hub_policy {
 
 extern const struct hub_policy hub_sse_policy;
 extern const struct hub_policy hub_poll_policy;
+extern const struct hub_policy hub_sio_policy;
 
 /* hub.c, for the policies. */
 /* Acts on a sink's status: SINK_PENDING waits for EPOLLOUT, SINK_FULL

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "api_sio.h"
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
@@ -67,6 +68,7 @@ void runtime_hub_options(const struct runtime *rt, struct hub_options *out)
 		.max_waiters = rt->cfg->max_subscribers,
 		.touch_every_ms = RUNTIME_HOUSEKEEPING_MS,
 	};
+	api_sio_settings(rt->cfg, &out->sio);
 }
 
 void runtime_housekeep(struct runtime *rt, struct store *st,

@@ -139,6 +139,19 @@ struct store_backend {
 	/* Deletes all but the newest keep (>= 0) events. */
 	enum ecode (*events_trim)(struct store_conn *c, int64_t keep,
 				  int64_t *deleted);
+
+	/* ---- Socket.IO sessions (store.h) ---- */
+	enum ecode (*sio_insert)(struct store_conn *c,
+				 const struct store_sio *row, int64_t *id);
+	/* by: 's' sid, 'i' id, 'p' pid (text or id as fits). */
+	enum ecode (*sio_get)(struct store_conn *c, char by, const char *text,
+			      int64_t id, struct store_sio *out);
+	enum ecode (*sio_update)(struct store_conn *c,
+				 const struct store_sio *row);
+	enum ecode (*sio_delete)(struct store_conn *c, int64_t id);
+	enum ecode (*sio_expire)(struct store_conn *c, int64_t before_ms);
+	enum ecode (*sio_pending)(struct store_conn *c, store_sio_id_fn *fn,
+				  void *ctx);
 };
 
 extern const struct store_backend store_backend_sqlite;

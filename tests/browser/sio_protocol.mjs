@@ -1,0 +1,229 @@
+// tests/browser/sio_protocol.mjs -- Engine.IO v4 (long-polling) and
+// Socket.IO v5 conformance of emitcgi at /socket.io/, written from the
+// protocol documents of the socket.io repository
+// (docs/engine.io-protocol/v4-current.md, docs/socket.io-protocol/
+// v5-current.md) with the settings of their test suites (pingInterval 300
+// ms, pingTimeout 200 ms).  Plain fetch: every byte on the wire is checked.
+//
+// run-node: needs socket.io-client
+// run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=200
+//
+// The two time-based cases (ping timeout, heartbeat) wait for the very
+// intervals they check; every other wait is on a condition.
+
+import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
+
+if (!BASE)
+  skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
+
+const PING_INTERVAL = 300, PING_TIMEOUT = 200;
+const EIO = `${BASE}/socket.io/`;
+const SEP = '\x1e';
+
+async function req(query, opts = {}) {
+  const headers = {};
+  if (opts.cookie)
+    headers.cookie = opts.cookie;
+  const res = await fetch(`${EIO}?${query}`, {
+    method: opts.method || 'GET', headers, body: opts.body, signal: opts.signal,
+  });
+  const text = await res.text();
+  return { status: res.status, text, type: res.headers.get('content-type') || '' };
+}
+
+async function open(cookie) {
+  const r = await req('EIO=4&transport=polling', { cookie });
+  assertEq(r.status, 200, 'handshake status');
+  assert(r.text.startsWith('0'), `open packet: ${r.text}`);
+  return JSON.parse(r.text.slice(1)).sid;
+}
+const get = (sid, cookie, signal) =>
+  req(`EIO=4&transport=polling&sid=${sid}`, { cookie, signal });
+const post = (sid, body, cookie) =>
+  req(`EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body, cookie });
+
+function expectError(r, status, code, what) {
+  assertEq(r.status, status, `${what}: status`);
+  let body;
+  try { body = JSON.parse(r.text); } catch (e) { throw new Error(`${what}: not JSON: ${r.text}`); }
+  assertEq(body.code, code, `${what}: code`);
+  assert(typeof body.message === 'string' && body.message, `${what}: message`);
+}
+
+// ---- handshake ----
+
+test('handshake: the open packet, no upgrades, the configured timings', async () => {
+  const r = await req('EIO=4&transport=polling');
+  assertEq(r.status, 200, 'status');
+  assert(r.type.startsWith('text/plain'), `content type ${r.type}`);
+  assert(r.text[0] === '0', 'open packet type');
+  const v = JSON.parse(r.text.slice(1));
+  assertEq(Object.keys(v).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades'], 'keys');
+  assert(typeof v.sid === 'string' && v.sid.length > 0, 'sid');
+  assertEq(v.upgrades, [], 'upgrades (FastCGI cannot upgrade)');
+  assertEq([v.pingInterval, v.pingTimeout, v.maxPayload], [PING_INTERVAL, PING_TIMEOUT, 1000000], 'timings');
+  const sid2 = await open();
+  assert(sid2 !== v.sid, 'each handshake a new sid');
+});
+
+test('handshake: missing, EIO=3 (socket.io 2.x) and bad EIO: 400 code 5', async () => {
+  expectError(await req('transport=polling'), 400, 5, 'no EIO');
+  expectError(await req('EIO=3&transport=polling'), 400, 5, 'EIO=3');
+  expectError(await req('EIO=abc&transport=polling'), 400, 5, 'EIO=abc');
+});
+
+test('handshake: missing, unknown and websocket transport: 400 code 0', async () => {
+  expectError(await req('EIO=4'), 400, 0, 'no transport');
+  expectError(await req('EIO=4&transport=abc'), 400, 0, 'transport=abc');
+  expectError(await req('EIO=4&transport=websocket'), 400, 0, 'transport=websocket');
+});
+
+test('handshake: POST and PUT: 400 code 2', async () => {
+  expectError(await req('EIO=4&transport=polling', { method: 'POST', body: '' }), 400, 2, 'POST');
+  expectError(await req('EIO=4&transport=polling', { method: 'PUT', body: '' }), 400, 2, 'PUT');
+});
+
+test('unknown sid: GET and POST get 400 code 1', async () => {
+  expectError(await get('nosuchsession0000000'), 400, 1, 'GET');
+  expectError(await post('nosuchsession0000000', '3'), 400, 1, 'POST');
+  expectError(await get('bad%20sid'), 400, 1, 'malformed sid');
+});
+
+// ---- heartbeat ----
+
+test('heartbeat: the server pings, the client pongs, three rounds', async () => {
+  const sid = await open();
+  for (let i = 0; i < 3; i++) {
+    const r = await get(sid);
+    assertEq([r.status, r.text], [200, '2'], `round ${i}: ping`);
+    const p = await post(sid, '3');
+    assertEq([p.status, p.text], [200, 'ok'], `round ${i}: pong`);
+  }
+});
+
+test('heartbeat: no pong within pingTimeout closes the session', async () => {
+  const sid = await open();
+  await sleep(PING_INTERVAL + PING_TIMEOUT + 100); // the behaviour under test
+  expectError(await get(sid), 400, 1, 'GET after the deadline');
+});
+
+test('heartbeat: a held GET gets the close packet at the pong deadline', async () => {
+  const sid = await open();
+  const first = await get(sid);
+  assertEq(first.text, '2', 'the ping');
+  const r = await get(sid); // no pong: held until the deadline
+  assertEq([r.status, r.text], [200, '1'], 'close packet');
+  expectError(await get(sid), 400, 1, 'then unknown');
+});
+
+// ---- framing, POST ----
+
+test('framing: packets of one answer joined by 0x1e, ping first', async () => {
+  const u = await signIn('fr');
+  const sid = await open(u.cookie);
+  await sleep(PING_INTERVAL + 20); // a ping is due and owed
+  const p = await post(sid, '40', u.cookie);
+  assertEq([p.status, p.text], [200, 'ok'], 'connect POST');
+  const r = await get(sid, u.cookie);
+  const packets = r.text.split(SEP);
+  assertEq(packets[0], '2', 'ping');
+  assert(/^40\{"sid":"[^"]+","pid":"[^"]+"\}$/.test(packets[1]), `connect answer: ${packets[1]}`);
+  assert(/^42\["user count",\d+,"\d+"\]$/.test(packets[2]), `snapshot: ${packets[2]}`);
+  assertEq(packets.length, 3, 'three packets');
+  assertEq((await post(sid, `3${SEP}3`, u.cookie)).text, 'ok', 'two packets in one POST');
+});
+
+test('a malformed payload is 400 code 3 and closes the session', async () => {
+  const sid = await open();
+  expectError(await post(sid, 'abc'), 400, 3, 'bad packet type');
+  expectError(await get(sid), 400, 1, 'closed');
+  const sid2 = await open();
+  expectError(await post(sid2, `3${SEP}`), 400, 3, 'empty packet');
+  const sid3 = await open();
+  expectError(await post(sid3, '4/x'), 400, 3, 'namespace without comma');
+});
+
+test('maxPayload: a POST past it is 413', async () => {
+  const sid = await open();
+  const r = await post(sid, '4' + 'x'.repeat(1000000));
+  assertEq(r.status, 413, 'status');
+  assertEq((await post(sid, '3')).text, 'ok', 'the session goes on');
+});
+
+// ---- one GET at a time, cancel, close ----
+
+test('a second GET while one is held: 400, the first gets close, the session ends', async () => {
+  const sid = await open();
+  const first = get(sid);
+  await sleep(50); // let the first be held (either order gives a 400)
+  const second = await get(sid);
+  const r1 = await first;
+  assertEq(second.status, 400, 'second GET');
+  assertEq([r1.status, r1.text], [200, '1'], 'first GET: close packet');
+  expectError(await get(sid), 400, 1, 'then unknown');
+});
+
+test('a cancelled GET closes the session', async () => {
+  const sid = await open();
+  const ctl = new AbortController();
+  const held = get(sid, undefined, ctl.signal).catch(() => null);
+  await sleep(50);
+  ctl.abort();
+  await held;
+  const r = await get(sid);
+  assertEq(r.status, 400, 'GET after the cancel');
+});
+
+test('a close packet from the client: the held GET gets a noop, then 400', async () => {
+  const sid = await open();
+  const held = get(sid);
+  await sleep(50);
+  const p = await post(sid, '1');
+  assertEq([p.status, p.text], [200, 'ok'], 'close POST');
+  const r = await held;
+  assertEq([r.status, r.text], [200, '6'], 'held GET: noop');
+  expectError(await get(sid), 400, 1, 'then unknown');
+});
+
+// ---- Socket.IO ----
+
+test('socket.io: 40 without a session: 44 unauthorized', async () => {
+  const sid = await open();
+  await post(sid, '40');
+  const r = await get(sid);
+  assertEq(r.text, '44{"message":"unauthorized"}', 'connect error');
+});
+
+test('socket.io: another namespace: 44/x Invalid namespace', async () => {
+  const u = await signIn('ns');
+  const sid = await open(u.cookie);
+  await post(sid, '40/x,', u.cookie);
+  const r = await get(sid, u.cookie);
+  assertEq(r.text, '44/x,{"message":"Invalid namespace"}', 'connect error');
+});
+
+test('socket.io: an event with an ack is stored and acked with its id; errors too', async () => {
+  const u = await signIn('ev');
+  const sid = await open(u.cookie);
+  await post(sid, '40', u.cookie);
+  let r = await get(sid, u.cookie);
+  assert(r.text.startsWith('40{'), `connected: ${r.text}`);
+  const p = await post(sid, `421["chat message","hello"]${SEP}422["user count",5]`, u.cookie);
+  assertEq(p.text, 'ok', 'POST');
+  r = await get(sid, u.cookie);
+  const packets = r.text.split(SEP);
+  const ack = packets.find((x) => x.startsWith('431'));
+  const err = packets.find((x) => x.startsWith('432'));
+  assert(ack && /^431\[\{"id":\d+\}\]$/.test(ack), `ack: ${r.text}`);
+  assert(err && JSON.parse(err.slice(3))[0].error === 'reserved_event', `error ack: ${r.text}`);
+  const id = JSON.parse(ack.slice(3))[0].id;
+  const ev = packets.find((x) => x.startsWith('42["chat message"'));
+  let seen = ev;
+  if (!seen)
+    seen = (await get(sid, u.cookie)).text.split(SEP).find((x) => x.startsWith('42["chat message"'));
+  assertEq(JSON.parse(seen.slice(2)), ['chat message', { username: u.name, message: 'hello' }, String(id)], 'the event, with its offset');
+});
+// The official suites' message echo cases do not apply: messages here are
+// Socket.IO packets, not an echo server's.
+
+await done();
