@@ -44,7 +44,8 @@ struct sio_tx {
 	const struct sio_settings *set;
 	const char *sid;
 	int64_t id, now;
-	bool final, answered, bad;
+	bool final, answered, bad, connects;
+	struct store_snapshot snap; /* before a POST that connects */
 	enum sio_get_result get;
 	enum sio_post_result post;
 	struct buf *payload;
@@ -422,8 +423,9 @@ static enum ecode sio_recover(struct store *st, struct sio_tx *t,
 		rc = EC_OK;
 		goto out;
 	}
-	if (rc != EC_OK || (rc = store_snapshot(st, &snap)) != EC_OK)
+	if (rc != EC_OK)
 		goto out;
+	snap = t->snap;
 	if (old->id == t->row.id || old->session_id != t->user->id ||
 	    t->now - old->seen_ms > t->set->recovery_ms ||
 	    !sio_offset_kept(&snap, off))
@@ -452,7 +454,7 @@ static enum ecode sio_connect(struct store *st, struct sio_tx *t,
 			      const struct sio_packet *p)
 {
 	struct store_sio *r = &t->row;
-	struct store_snapshot snap;
+	struct store_snapshot snap = { 0 };
 	struct buf b;
 	char data[32];
 	bool recovered = false;
@@ -475,9 +477,9 @@ static enum ecode sio_connect(struct store *st, struct sio_tx *t,
 					 &recovered)) != EC_OK)
 		goto out;
 	if (!recovered) {
-		if ((rc = sio_new_ids(r->sock, r->pid, NULL)) != EC_OK ||
-		    (rc = store_snapshot(st, &snap)) != EC_OK)
+		if ((rc = sio_new_ids(r->sock, r->pid, NULL)) != EC_OK)
 			goto out;
+		snap = t->snap;
 		r->cursor = snap.last_id;
 	}
 	r->session_id = t->user->id;
@@ -624,12 +626,15 @@ static enum ecode sio_post_packet(void *ctx, const struct eio_packet *ep)
  * anything of it is done. */
 static enum ecode sio_post_check(void *ctx, const struct eio_packet *ep)
 {
+	struct sio_tx *t = ctx;
 	struct sio_packet p;
+	enum ecode rc = EC_OK;
 
-	(void)ctx;
-	if (ep->type == EIO_MESSAGE && !ep->binary)
-		return sio_parse(ep->data, ep->len, &p);
-	return EC_OK;
+	if (ep->type == EIO_MESSAGE && !ep->binary &&
+	    (rc = sio_parse(ep->data, ep->len, &p)) == EC_OK &&
+	    p.type == SIO_CONNECT)
+		t->connects = true;
+	return rc;
 }
 
 static enum ecode sio_post_tx(struct store *st, void *ctx)
@@ -689,9 +694,13 @@ enum ecode sio_session_post(struct store *st, const struct sio_settings *set,
 	t->body = body;
 	t->len = len;
 	t->user = user;
-	t->bad = eio_payload_parse(body, len, sio_post_check, NULL) != EC_OK;
+	t->bad = eio_payload_parse(body, len, sio_post_check, t) != EC_OK;
 	buf_init(&t->q, STORE_SIO_OUTQ_MAX);
-	rc = store_transaction(st, sio_post_tx, t);
+	/* A connect reads the snapshot first, as GET /events does: the count
+	 * and the newest id of one commit; what follows it the GET takes. */
+	rc = t->connects && !t->bad ? store_snapshot(st, &t->snap) : EC_OK;
+	if (rc == EC_OK)
+		rc = store_transaction(st, sio_post_tx, t);
 	*result = t->post;
 	buf_release(&t->q);
 	free(t);

@@ -1,4 +1,4 @@
--- schema.sql -- the whole current schema (version 1), for reading.
+-- schema.sql -- the whole current schema (version 3), for reading.
 --
 -- This file is what applying sql/sqlite/001-initial.sql ... sql/sqlite/NNN-*.sql in order
 -- produces; the program never runs it against a real database (migrations
@@ -6,7 +6,7 @@
 -- checks that sqlite_master comes out the same.  Update it with every new
 -- migration.  docs/STORE.md explains each table and index.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 3;
 
 -- One row per registered name; names compare case-insensitively (ASCII).
 CREATE TABLE users (

@@ -404,17 +404,6 @@ enum ecode store_snapshot(struct store *st, struct store_snapshot *out)
 	struct store_snapshot snap = { 0 };
 	enum ecode rc;
 
-	/* Inside a store_transaction() (sio_session.c): read within it. */
-	if (st->in_tx) {
-		rc = st->be->online_users(st->conn, &snap.current_users,
-					  &snap.unique_users);
-		if (rc == EC_OK)
-			rc = st->be->event_bounds(st->conn, &snap.last_id,
-						  &snap.first_id);
-		if (rc == EC_OK)
-			*out = snap;
-		return rc;
-	}
 	/* One read transaction: the count and the last id are from the same
 	 * commit. */
 	if ((rc = tx_begin(st, false)) != EC_OK)

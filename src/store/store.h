@@ -217,8 +217,7 @@ struct store_snapshot {
 	int64_t first_id;      /* oldest retained event id, 0 if none */
 };
 
-/* One consistent read of the numbers above (own read transaction; inside
- * a store_transaction(), a read within it). */
+/* One consistent read of the numbers above (own read transaction). */
 enum ecode store_snapshot(struct store *st, struct store_snapshot *out);
 
 /* Read.  Newest event id (0 if none); cheap, for the hub's wake-ups. */

@@ -813,6 +813,12 @@ START_TEST(test_backend_tables)
 			(const void *)(uintptr_t)be->events_after,
 			(const void *)(uintptr_t)be->event_bounds,
 			(const void *)(uintptr_t)be->events_trim,
+			(const void *)(uintptr_t)be->sio_insert,
+			(const void *)(uintptr_t)be->sio_get,
+			(const void *)(uintptr_t)be->sio_update,
+			(const void *)(uintptr_t)be->sio_delete,
+			(const void *)(uintptr_t)be->sio_expire,
+			(const void *)(uintptr_t)be->sio_pending,
 		};
 
 		/* a new entry in backend.h needs a line above */
