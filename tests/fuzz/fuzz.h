@@ -42,6 +42,9 @@ int fuzz_form_one(const uint8_t *data, size_t size);
 /* FastCGI record bytes (fuzz_fcgi_record.c). */
 int fuzz_fcgi_record_one(const uint8_t *data, size_t size);
 
+/* An Engine.IO payload with Socket.IO packets (fuzz_eio.c). */
+int fuzz_eio_one(const uint8_t *data, size_t size);
+
 #ifdef FUZZ_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif

@@ -35,6 +35,7 @@ static const struct replay_row replay_rows[] = {
 	{"request", fuzz_request_one},
 	{"form", fuzz_form_one},
 	{"fcgi_record", fuzz_fcgi_record_one},
+	{"eio", fuzz_eio_one},
 };
 
 #define N_REPLAY_ROWS (sizeof(replay_rows) / sizeof(replay_rows[0]))
