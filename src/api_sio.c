@@ -168,6 +168,7 @@ enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
 	transport = request_param(req, "transport");
 	eio = request_param(req, "EIO");
 	sid = request_param(req, "sid");
+	log_debug("sio: %s sid=%s", req->method_name, sid ? sid : "-");
 	if (!transport || strcmp(transport, "polling") != 0)
 		return api_sio_error(res, 400, EIO_ERR_TRANSPORT);
 	if (!sid) {
