@@ -57,6 +57,10 @@ static void main_usage(FILE *out)
 		"  EMITCGI_METRICS_TOKEN    bearer token for /metrics from afar [unset]\n"
 		"  EMITCGI_LOG_LEVEL        error, warn, info or debug [info]\n"
 		"  EMITCGI_FCC_TESTING      1 serves /_api/server.js (discloses source) [0]\n"
+		"  EMITCGI_SIO_PATH         path of the socket.io endpoint [/socket.io]\n"
+		"  EMITCGI_SIO_PING_INTERVAL  socket.io ping interval in ms [25000]\n"
+		"  EMITCGI_SIO_PING_TIMEOUT socket.io pong deadline in ms [20000]\n"
+		"  EMITCGI_SIO_MAX_PAYLOAD  largest socket.io POST in bytes [1000000]\n"
 		"\n"
 		"See emitcgi(8) and %s.\n",
 		config_default_db(),
