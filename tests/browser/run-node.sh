@@ -74,9 +74,18 @@ BROWSER_ARTIFACTS=${BROWSER_ARTIFACTS:-$top_builddir/tests/artifacts}
 mkdir -p "$BROWSER_ARTIFACTS" || BROWSER_ARTIFACTS=$T/artifacts
 mkdir -p "$BROWSER_ARTIFACTS" || bail_out "cannot create $BROWSER_ARTIFACTS"
 
+# The socket.io client bundle at /socket.io/socket.io.js, from npm (what
+# demo.sh installs under www/ for a deployment; the tests leave the tree
+# alone and alias it).
+extra=
+bundle=$NODE_MODULES/socket.io-client/dist/socket.io.min.js
+if [ -f "$bundle" ]; then
+	extra='server.modules += ( "mod_alias" )'$'\n''alias.url += ( "/socket.io/socket.io.js" => "'"$bundle"'" )'
+fi
+
 {
 	integ_db_init &&
-		integ_start_lighttpd EMITCGI_LOG_LEVEL=info $script_env
+		integ_start_lighttpd ${extra:+--extra "$extra"} EMITCGI_LOG_LEVEL=info $script_env
 } >&2 || bail_out "the server stack did not start (see the test's .log)"
 
 # The script numbers its tests and leaves the plan to this runner, which adds
