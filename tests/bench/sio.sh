@@ -34,6 +34,9 @@ command -v node >/dev/null 2>&1 || skip "node not installed"
 	[ -f "$NODE_MODULES/socket.io-client/package.json" ] ||
 	skip "socket.io and socket.io-client not in $NODE_MODULES (cd tests/browser && npm ci)"
 
+# A socket holds a connection or two: room for N of them in every process.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/emitcgi-sio-bench.XXXXXX") || exit 1
 PIDS=""
 cleanup() {
@@ -127,6 +130,8 @@ for n in $NS; do
 		r1=$(rss_kb $pid)
 		if [ -z "$line" ]; then
 			echo "| $who | $n | failed: $(head -c 200 "$T/clients.err") | | | | | |" >>"$rows"
+			echo "bench (socket.io): $who, $n sockets failed: $(cat "$T/clients.err")"
+			tail -5 "$T/emitcgi.log" "$T/lighttpd.log" 2>/dev/null
 			continue
 		fi
 		echo "$line rss0=$r0 rss1=$r1 who=$who"

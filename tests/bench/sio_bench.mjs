@@ -8,8 +8,8 @@
 //       the lesson's server: 'user count' at each connection; POST /emit
 //       broadcasts {"event","data"} with io.emit().  Prints "listening".
 //   node sio_bench.mjs clients URL N K COOKIE EMIT_URL
-//       connects N sockets to URL (cookie: "" for none), waits for every
-//       one's first 'user count', then K times POSTs {"event":"chat
+//       connects N sockets to URL (cookie: "" for none; 100 at a time),
+//       waits for every one's first 'user count', then K times POSTs {"event":"chat
 //       message","data":i} to EMIT_URL (with the cookie) and waits until
 //       all N have event i.  Prints one "result:" line.
 //
@@ -24,6 +24,7 @@ const require = createRequire(import.meta.url);
 const NODE_MODULES = process.env.NODE_MODULES ||
   path.join(path.dirname(new URL(import.meta.url).pathname), '../browser/node_modules');
 const WAIT_MS = 120000;
+const WAVE = 100;
 
 function fail(msg) {
   console.error(`sio_bench: ${msg}`);
@@ -67,6 +68,15 @@ async function clients(url, n, k, cookie, emitUrl) {
   const got = new Array(k).fill(0);
   const waiters = new Map();
   for (let i = 0; i < n; i++) {
+    // Waves of WAVE below every listen backlog (Node's 511), as the C
+    // bench does with its streams.
+    if (i > 0 && i % WAVE === 0) {
+      while (ready < i) {
+        if (Date.now() - t0 > WAIT_MS)
+          fail(`only ${ready} of ${i} sockets connected`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
     const s = io(url, {
       transports: ['polling'], forceNew: true, reconnection: false,
       extraHeaders: cookie ? { cookie } : {},
