@@ -45,12 +45,13 @@ enum hub_waiter_state {
 #define HUB_WAITER_NOEPOLL 1u  /* fd is a regular file: never waits */
 #define HUB_WAITER_HAS_IN 2u   /* a struct hub_waiter_raw watching in_fd */
 #define HUB_WAITER_SIO_DONE 4u /* HUB_SIO: answered (else leaving closes) */
+#define HUB_WAITER_SIO_DUE 8u  /* HUB_SIO: on hub->sio_due (t.ping) */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
 	struct list link; /* queue, parked[kind], closing or dead */
 	union {
-		struct list ping; /* SSE: the heartbeat FIFO */
+		struct list ping; /* SSE: the heartbeat FIFO; SIO: sio_due */
 		size_t heap_idx;  /* POLL: place in the timeout heap */
 	} t;
 	int64_t cursor;
@@ -109,6 +110,7 @@ struct hub {
 	uint64_t checks;      /* store checks so far (hub_check) */
 	uint64_t sio_checked; /* hub_sio.c: checks when it last looked */
 	bool sio_recheck;     /* hub_sio.c: look at the queues now */
+	struct list sio_due;  /* hub_sio.c: GETs to answer this tick */
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub

@@ -327,6 +327,52 @@ enum ecode sio_session_take(struct store *st, const struct sio_settings *set,
 	return rc;
 }
 
+struct sio_take_many {
+	struct sio_tx *t;
+	struct sio_take *v;
+	size_t n;
+};
+
+static enum ecode sio_take_many_tx(struct store *st, void *ctx)
+{
+	struct sio_take_many *m = ctx;
+	enum ecode rc;
+
+	for (size_t i = 0; i < m->n; i++) {
+		m->t->id = m->v[i].id;
+		m->t->payload = &m->v[i].payload;
+		m->t->wait = &m->v[i].wait;
+		m->t->answered = false;
+		if ((rc = sio_take_tx(st, m->t)) != EC_OK)
+			return rc;
+		m->v[i].answered = m->t->answered;
+	}
+	return EC_OK;
+}
+
+enum ecode sio_session_take_many(struct store *st,
+				 const struct sio_settings *set,
+				 struct sio_take *v, size_t n, int64_t now)
+{
+	struct sio_take_many m = { .v = v, .n = n };
+	enum ecode rc;
+
+	for (size_t i = 0; i < n; i++)
+		v[i].answered = false;
+	if (n == 0)
+		return EC_OK;
+	if (!(m.t = calloc(1, sizeof(*m.t))))
+		return EC_NOMEM;
+	m.t->set = set;
+	m.t->now = now;
+	rc = store_transaction(st, sio_take_many_tx, &m);
+	if (rc != EC_OK)
+		for (size_t i = 0; i < n; i++)
+			v[i].answered = false;
+	free(m.t);
+	return rc;
+}
+
 static enum ecode sio_abandon_tx(struct store *st, void *ctx)
 {
 	struct sio_tx *t = ctx;

@@ -82,6 +82,19 @@ enum ecode sio_session_take(struct store *st, const struct sio_settings *set,
 			    struct buf *payload, bool *answered,
 			    struct sio_wait *wait);
 
+/* sio_session_take() (not final) for many parked GETs in one transaction:
+ * one write lock and one commit for all the GETs an event wakes.  Each
+ * payload must be buf_init()ed by the caller.  On error none is answered. */
+struct sio_take {
+	int64_t id;
+	struct buf payload;
+	bool answered;
+	struct sio_wait wait;
+};
+enum ecode sio_session_take_many(struct store *st,
+				 const struct sio_settings *set,
+				 struct sio_take *v, size_t n, int64_t now);
+
 /* The parked GET of row id went away without its answer: the protocol
  * closes the session. */
 enum ecode sio_session_abandon(struct store *st, int64_t id, int64_t now);
