@@ -39,13 +39,14 @@ enum ecode sio_parse(const char *s, size_t len, struct sio_packet *out)
 		out->attachments = n;
 	}
 	if (i < len && s[i] == '/') {
+		/* Up to the ',' or, as the reference parser reads it ("40/x"),
+		 * to the end. */
 		const char *comma = memchr(s + i, ',', len - i);
+		size_t end = comma ? (size_t)(comma - s) : len;
 
-		if (!comma)
-			return EC_INVALID_PARAM;
 		out->nsp = s + i;
-		out->nsp_len = (size_t)(comma - (s + i));
-		i = (size_t)(comma - s) + 1;
+		out->nsp_len = end - i;
+		i = comma ? end + 1 : len;
 	}
 	if (i < len && sio_digit(s[i])) {
 		int64_t id = 0;

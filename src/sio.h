@@ -50,8 +50,8 @@ struct sio_packet {
 };
 
 /* Cuts a packet into its parts; EC_INVALID_PARAM when malformed (unknown
- * type, namespace without ',', ack id too large, binary type without
- * "<n>-"). */
+ * type, ack id too large, binary type without "<n>-").  A namespace runs
+ * to its ',' or, without one, to the end ("0/x" is a connect to "/x"). */
 enum ecode sio_parse(const char *s, size_t len, struct sio_packet *out);
 
 /* 0{"sid":"<sock>","pid":"<pid>"} (ids are [A-Za-z0-9_-]). */

@@ -140,7 +140,9 @@ test('a malformed payload is 400 code 3 and closes the session', async () => {
   const sid2 = await open();
   expectError(await post(sid2, `3${SEP}`), 400, 3, 'empty packet');
   const sid3 = await open();
-  expectError(await post(sid3, '4/x'), 400, 3, 'namespace without comma');
+  expectError(await post(sid3, '4x'), 400, 3, 'unknown Socket.IO packet type');
+  const sid4 = await open();
+  expectError(await post(sid4, '42999999999999["x"]'), 400, 3, 'ack id too large');
 });
 
 test('maxPayload: a POST past it is 413', async () => {
@@ -200,6 +202,13 @@ test('socket.io: another namespace: 44/x Invalid namespace', async () => {
   await post(sid, '40/x,', u.cookie);
   const r = await get(sid, u.cookie);
   assertEq(r.text, '44/x,{"message":"Invalid namespace"}', 'connect error');
+});
+
+test('socket.io: a namespace without its comma, as the reference parser reads it', async () => {
+  const sid = await open();
+  await post(sid, '40/random');
+  const r = await get(sid);
+  assertEq(r.text, '44/random,{"message":"Invalid namespace"}', 'connect error');
 });
 
 test('socket.io: an event with an ack is stored and acked with its id; errors too', async () => {

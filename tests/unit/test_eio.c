@@ -138,7 +138,7 @@ static const struct sio_row sio_rows[] = {
 	  "[\"baz\",{\"_placeholder\":true,\"num\":0}]" },
 	{ "", EC_INVALID_PARAM, 0, NULL, 0, NULL },
 	{ "7", EC_INVALID_PARAM, 0, NULL, 0, NULL },
-	{ "0/admin", EC_INVALID_PARAM, 0, NULL, 0, NULL },
+	{ "0/admin", EC_OK, SIO_CONNECT, "/admin", -1, NULL },
 	{ "5[\"x\"]", EC_INVALID_PARAM, 0, NULL, 0, NULL },
 	{ "299999999999[]", EC_INVALID_PARAM, 0, NULL, 0, NULL },
 };
