@@ -6,13 +6,15 @@
  * without one, the handshake method (GET, code 2) and the protocol version
  * (EIO=4, else code 5).  A body past EMITCGI_SIO_MAX_PAYLOAD is 413.  The
  * emitcgi_sid cookie ties the Engine.IO session to a signed-in session and
- * keeps it online like a poll (presence_seen()).
+ * keeps it online like a poll (presence_seen()); a POST from another
+ * Origin is refused (403, code 4), as the API refuses it.
  *
  * May call: sio_session.h, eio.h, presence.h, store.h, hub.h, clock.h.
  */
 #include "autoconfig.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "api_sio.h"
 #include "clock.h"
@@ -69,6 +71,19 @@ static enum ecode api_sio_text(struct response *res, const char *data,
 	return buf_add(&res->body, data, len);
 }
 
+/* SPEC: a POST whose Origin names another host is refused (api.c's rule
+ * for the API, here in Engine.IO's terms: 403, code 4). */
+static bool api_sio_origin_ok(const struct request *req)
+{
+	const char *authority;
+
+	if (req->method != REQUEST_POST || !req->origin)
+		return true;
+	authority = strstr(req->origin, "://");
+	return authority && req->host &&
+	       strcasecmp(authority + 3, req->host) == 0;
+}
+
 /* The signed-in session of the cookie, kept online; false when none. */
 static enum ecode api_sio_user(struct api_ctx *ctx, const struct request *req,
 			       struct store_session *s, bool *found)
@@ -105,7 +120,8 @@ static enum ecode api_sio_get(struct api_ctx *ctx, const char *sid,
 	enum ecode rc;
 
 	buf_init(&payload, SIO_SESSION_ANSWER_MAX);
-	rc = sio_session_get(ctx->st, set, sid, now, &payload, &sw, &result);
+	rc = sio_session_get(ctx->st, set, sid, user_id, now, &payload, &sw,
+			     &result);
 	if (rc != EC_OK)
 		goto out;
 	switch (result) {
@@ -179,6 +195,8 @@ enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
 	} else if (!eio_sid_valid(sid)) {
 		return api_sio_error(res, 400, EIO_ERR_SID);
 	}
+	if (!api_sio_origin_ok(req))
+		return api_sio_error(res, 403, EIO_ERR_FORBIDDEN);
 	if ((rc = api_sio_user(ctx, req, &user, &signed_in)) != EC_OK)
 		return rc;
 	if (!sid) {

@@ -44,6 +44,7 @@ struct sio_tx {
 	const struct sio_settings *set;
 	const char *sid;
 	int64_t id, now;
+	int64_t user_id; /* GET: the request's signed-in session, 0 none */
 	bool final, answered, bad, connects;
 	struct store_snapshot snap; /* before a POST that connects */
 	enum sio_get_result get;
@@ -252,6 +253,20 @@ static enum ecode sio_get_tx(struct store *st, void *ctx)
 	}
 	r->get_ms = t->now;
 	r->seen_ms = t->now;
+	if ((r->flags & STORE_SIO_CONNECTED) && r->session_id != t->user_id) {
+		/* Its session ended (logout, expiry) or the cookie changed:
+		 * the server disconnects the socket (the client does not
+		 * reconnect on its own after "io server disconnect"). */
+		size_t len = strlen(r->outq);
+
+		if (len + 4 >= sizeof(r->outq))
+			return EC_TOO_LARGE;
+		if (len)
+			r->outq[len++] = EIO_SEPARATOR;
+		memcpy(r->outq + len, "41", 3);
+		r->flags &= ~(int64_t)STORE_SIO_CONNECTED;
+		r->pid[0] = '\0';
+	}
 	if ((rc = sio_fill(st, t)) != EC_OK)
 		return rc;
 	t->get = t->answered ? SIO_GET_ANSWER : SIO_GET_WAIT;
@@ -260,8 +275,9 @@ static enum ecode sio_get_tx(struct store *st, void *ctx)
 }
 
 enum ecode sio_session_get(struct store *st, const struct sio_settings *set,
-			   const char *sid, int64_t now, struct buf *payload,
-			   struct sio_wait *wait, enum sio_get_result *result)
+			   const char *sid, int64_t session_id, int64_t now,
+			   struct buf *payload, struct sio_wait *wait,
+			   enum sio_get_result *result)
 {
 	struct sio_tx *t = calloc(1, sizeof(*t));
 	enum ecode rc;
@@ -270,6 +286,7 @@ enum ecode sio_session_get(struct store *st, const struct sio_settings *set,
 		return EC_NOMEM;
 	t->set = set;
 	t->sid = sid;
+	t->user_id = session_id;
 	t->now = now;
 	t->payload = payload;
 	t->wait = wait;

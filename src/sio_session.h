@@ -17,7 +17,7 @@
  * hub) or when a ping or the pong deadline is due.
  *
  *   sio_session_open(st, &set, session_id, now, &payload)       handshake
- *   sio_session_get(st, &set, sid, now, &payload, &wait)        GET
+ *   sio_session_get(st, &set, sid, session, now, &payload, &w)  GET
  *   sio_session_take(st, &set, id, now, final, &payload, &w)    parked GET
  *   sio_session_post(st, &set, sid, body, len, user, now)       POST
  *   sio_session_abandon(st, id, now)                            GET cancelled
@@ -69,10 +69,14 @@ enum ecode sio_session_open(struct store *st, const struct sio_settings *set,
 			    struct buf *payload);
 
 /* A GET of session sid: claims it, then answers at once what is there
- * (queued packets, a due ping, events after the cursor), or asks to park. */
+ * (queued packets, a due ping, events after the cursor), or asks to park.
+ * session_id is the request's signed-in session (0 none): a connected
+ * socket whose session it no longer is (logout, expiry) is disconnected
+ * by the server (41). */
 enum ecode sio_session_get(struct store *st, const struct sio_settings *set,
-			   const char *sid, int64_t now, struct buf *payload,
-			   struct sio_wait *wait, enum sio_get_result *result);
+			   const char *sid, int64_t session_id, int64_t now,
+			   struct buf *payload, struct sio_wait *wait,
+			   enum sio_get_result *result);
 
 /* A parked GET of row id: takes what is there into payload (*answered),
  * or, when nothing is and !final, leaves it parked and updates *wait.  A

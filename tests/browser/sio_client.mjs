@@ -9,6 +9,7 @@
 //   the transport dropped: the client reconnects, socket.recovered, and
 //     the events it missed arrive once, in order, each with its offset
 //   no session: connect_error "unauthorized", and no reconnection loop
+//   logout: the server disconnects the socket ("io server disconnect")
 //
 // run-node: needs socket.io-client
 
@@ -154,6 +155,20 @@ test('no session: connect_error "unauthorized", no reconnection loop', async () 
   assertEq(socket.errors[0].message, 'unauthorized', 'message');
   assertEq(socket.active, false, 'the client gives up (no reconnection)');
   assertEq(socket.connected, false, 'not connected');
+  socket.close();
+});
+
+test('logout: the server disconnects the socket, which stays disconnected', async () => {
+  const erin = await signIn('er');
+  const socket = lessonSocket(erin.cookie);
+  const reasons = [];
+  socket.on('disconnect', (reason) => reasons.push(reason));
+  await waitFor('connect', () => socket.connected);
+  const r = await api('POST', '/api/logout', undefined, erin.cookie);
+  assertEq(r.status, 204, 'logout');
+  await waitFor('the disconnect', () => reasons.length > 0);
+  assertEq(reasons, ['io server disconnect'], 'reason');
+  assertEq(socket.active, false, 'no reconnection');
   socket.close();
 });
 

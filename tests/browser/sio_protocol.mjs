@@ -211,6 +211,27 @@ test('socket.io: a namespace without its comma, as the reference parser reads it
   assertEq(r.text, '44/random,{"message":"Invalid namespace"}', 'connect error');
 });
 
+test('a POST from another Origin: 403 code 4, nothing done', async () => {
+  const sid = await open();
+  const res = await fetch(`${EIO}?EIO=4&transport=polling&sid=${sid}`, {
+    method: 'POST', body: '1', headers: { origin: 'http://evil.example' },
+  });
+  expectError({ status: res.status, text: await res.text() }, 403, 4, 'foreign Origin');
+  assertEq((await post(sid, '3')).text, 'ok', 'the session is still open');
+});
+
+test('socket.io: after logout the server disconnects the socket (41)', async () => {
+  const u = await signIn('lo');
+  const sid = await open(u.cookie);
+  await post(sid, '40', u.cookie);
+  const r = await get(sid, u.cookie);
+  assert(r.text.startsWith('40{'), `connected: ${r.text}`);
+  const out = await fetch(`${BASE}/api/logout`, { method: 'POST', headers: { cookie: u.cookie } });
+  assertEq(out.status, 204, 'logout');
+  const after = await get(sid, u.cookie);
+  assertEq(after.text.split(SEP).filter((p) => p !== '2'), ['41'], 'server disconnect');
+});
+
 test('socket.io: an event with an ack is stored and acked with its id; errors too', async () => {
   const u = await signIn('ev');
   const sid = await open(u.cookie);
