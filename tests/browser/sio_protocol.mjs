@@ -232,6 +232,27 @@ test('socket.io: after logout the server disconnects the socket (41)', async () 
   assertEq(after.text.split(SEP).filter((p) => p !== '2'), ['41'], 'server disconnect');
 });
 
+test('socket.io: recovery with an unknown pid or an offset the log never had is a fresh connection', async () => {
+  const u = await signIn('rc');
+  for (const data of ['{"pid":"nosuchpid00000000000","offset":"1"}', null]) {
+    const sid = await open(u.cookie);
+    let body = data;
+    if (!body) {
+      // a real pid, but an offset past the newest event
+      const s0 = await open(u.cookie);
+      await post(s0, '40', u.cookie);
+      const first = (await get(s0, u.cookie)).text.split(SEP)[0];
+      const pid = JSON.parse(first.slice(2)).pid;
+      body = JSON.stringify({ pid, offset: '99999999' });
+    }
+    await post(sid, `40${body}`, u.cookie);
+    const packets = (await get(sid, u.cookie)).text.split(SEP);
+    const hs = JSON.parse(packets[0].slice(2));
+    assert(!body.includes(`"pid":"${hs.pid}"`), `a new pid: ${packets[0]}`);
+    assert(/^42\["user count",\d+,"\d+"\]$/.test(packets[1]), `the snapshot: ${packets[1]}`);
+  }
+});
+
 test('socket.io: an event with an ack is stored and acked with its id; errors too', async () => {
   const u = await signIn('ev');
   const sid = await open(u.cookie);
