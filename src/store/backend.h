@@ -148,7 +148,6 @@ struct store_backend {
 			      int64_t id, struct store_sio *out);
 	enum ecode (*sio_update)(struct store_conn *c,
 				 const struct store_sio *row);
-	enum ecode (*sio_delete)(struct store_conn *c, int64_t id);
 	enum ecode (*sio_expire)(struct store_conn *c, int64_t before_ms);
 	enum ecode (*sio_pending)(struct store_conn *c, store_sio_id_fn *fn,
 				  void *ctx);

@@ -904,11 +904,6 @@ static enum ecode sqlite_sio_update(struct store_conn *c,
 	return rc != EC_OK ? rc : stmt_exec(q, s);
 }
 
-static enum ecode sqlite_sio_delete(struct store_conn *c, int64_t id)
-{
-	return exec_i(c, STMT_SIO_DELETE, id);
-}
-
 static enum ecode sqlite_sio_expire(struct store_conn *c, int64_t before_ms)
 {
 	return exec_i(c, STMT_SIO_EXPIRE, before_ms);
@@ -965,7 +960,6 @@ const struct store_backend store_backend_sqlite = {
 	.sio_insert = sqlite_sio_insert,
 	.sio_get = sqlite_sio_get,
 	.sio_update = sqlite_sio_update,
-	.sio_delete = sqlite_sio_delete,
 	.sio_expire = sqlite_sio_expire,
 	.sio_pending = sqlite_sio_pending,
 };

@@ -111,7 +111,6 @@ const char *const sqlite_stmt_sql[STMT__COUNT] = {
 		"cursor = ?5, ping_due_ms = ?6, pong_due_ms = ?7, get_ms = ?8, "
 		"post_ms = ?9, seen_ms = ?10, closed_ms = ?11, flags = ?12, "
 		"outq = ?13 WHERE id = ?1",
-	[STMT_SIO_DELETE] = "DELETE FROM sio_sessions WHERE id = ?1",
 	[STMT_SIO_EXPIRE] = "DELETE FROM sio_sessions WHERE seen_ms < ?1",
 	[STMT_SIO_PENDING] = "SELECT id FROM sio_sessions "
 			     "WHERE outq != '' AND get_ms != 0 ORDER BY id",

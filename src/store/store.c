@@ -490,13 +490,6 @@ enum ecode store_sio_update(struct store *st, const struct store_sio *row)
 	return rc;
 }
 
-enum ecode store_sio_delete(struct store *st, int64_t id)
-{
-	enum ecode rc = tx_required(st, "store_sio_delete()");
-
-	return rc != EC_OK ? rc : st->be->sio_delete(st->conn, id);
-}
-
 enum ecode store_sio_expire(struct store *st, int64_t before_ms)
 {
 	enum ecode rc = tx_required(st, "store_sio_expire()");

@@ -267,8 +267,6 @@ enum ecode store_sio_get_pid(struct store *st, const char *pid,
  * makes the commit run the commit hook, as an event would: the hubs of
  * every process look for GETs with packets to take. */
 enum ecode store_sio_update(struct store *st, const struct store_sio *row);
-/* Joins.  Deletes the row; no such row is EC_OK. */
-enum ecode store_sio_delete(struct store *st, int64_t id);
 /* Joins.  Deletes every row with seen_ms < before_ms. */
 enum ecode store_sio_expire(struct store *st, int64_t before_ms);
 /* Read.  Ids of the rows a GET holds (get_ms != 0) with packets queued,
