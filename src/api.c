@@ -697,6 +697,7 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	if (!obj || !subs ||
 	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
 	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
+	    api_add(subs, "sio", json_object_new_int(hs.sio_waiters)) ||
 	    api_add(subs, "max",
 		    json_object_new_int(ctx->cfg->max_subscribers))) {
 		json_object_put(obj);

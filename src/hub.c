@@ -787,6 +787,7 @@ void hub_get_stats(struct hub *hub, struct hub_stats *out)
 {
 	out->sse_waiters = atomic_load(&hub->st_parked[HUB_SSE]);
 	out->poll_waiters = atomic_load(&hub->st_parked[HUB_POLL]);
+	out->sio_waiters = atomic_load(&hub->st_parked[HUB_SIO]);
 	out->last_event_id = atomic_load(&hub->st_last_id);
 	out->events_delivered = atomic_load(&hub->st_delivered);
 	out->waiters_dropped = atomic_load(&hub->st_dropped);

@@ -119,6 +119,7 @@ void hub_stop(struct hub *hub);
 struct hub_stats {
 	int sse_waiters;
 	int poll_waiters;
+	int sio_waiters;	   /* parked socket.io GETs */
 	int64_t last_event_id;	   /* newest event the hub has seen */
 	uint64_t events_delivered; /* event frames written to waiters */
 	uint64_t waiters_dropped;  /* closed because they could not keep up */

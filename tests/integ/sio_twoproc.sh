@@ -70,6 +70,24 @@ done
 check_eq "requests alternate between the two processes" 2 \
 	"$(printf '%s\n' $pids | sort -u | wc -l | tr -d ' ')"
 
+# A held GET is counted by /api/health of the process that holds it (two
+# requests: one to each process).
+r=$(curl -s --max-time 5 "$BASE_URL/socket.io/?EIO=4&transport=polling")
+sid=$(printf '%s' "${r#0}" | jq -r .sid)
+curl -s --max-time 10 -o "$T/held.out" \
+	"$BASE_URL/socket.io/?EIO=4&transport=polling&sid=$sid" &
+held=$!
+integ_track "$held"
+sio_parked() {
+	local a b
+	a=$(curl -s --max-time 2 "$BASE_URL/api/health" | jq -r .subscribers.sio)
+	b=$(curl -s --max-time 2 "$BASE_URL/api/health" | jq -r .subscribers.sio)
+	[ "$((a + b))" = 1 ]
+}
+ok "/api/health counts the held socket.io GET (subscribers.sio)" \
+	wait_for "a held GET in /api/health" 10 sio_parked
+integ_kill "$held"
+
 out=$T/sio_client.tap
 if env BASE_URL="$BASE_URL" NODE_MODULES="$NODE_MODULES" \
 	timeout 300 node "$top_srcdir/tests/browser/sio_client.mjs" >"$out" 2>&1; then
