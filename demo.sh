@@ -9,6 +9,11 @@
 # build tree when the source tree is configured in place.  DEMO_PORT changes
 # the port, DEMO_DIR the directory; DEMO_SKIP_APT=1 skips the packages (the
 # test of this script, tests/integ/demo.sh, uses all three).
+#
+# The socket.io client bundle (/socket.io/socket.io.js, for www/socketio.html
+# and any page that uses the real client) comes from npm: `npm ci` of
+# contrib/socketio/ (socket.io-client pinned by its package-lock.json) into
+# DEMO_DIR, served by an alias; without npm the rest still works.
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -42,12 +47,32 @@ fi
 state=$demo/var
 EMITCGI_DB=$state/emitcgi.db "$bin" init
 
+extra=
+if command -v npm >/dev/null 2>&1; then
+	echo "==> installing the socket.io client bundle (npm ci, contrib/socketio)"
+	mkdir -p "$demo/socketio"
+	cp contrib/socketio/package.json contrib/socketio/package-lock.json \
+		"$demo/socketio/"
+	if (cd "$demo/socketio" && npm ci --prefer-offline --no-audit \
+		--no-fund --loglevel=error >/dev/null); then
+		bundle=$demo/socketio/node_modules/socket.io-client/dist/socket.io.min.js
+		printf '%s\n' 'server.modules += ( "mod_alias" )' \
+			"alias.url += ( \"/socket.io/socket.io.js\" => \"$bundle\" )" \
+			>"$state/socketio.conf"
+		extra=$state/socketio.conf
+	else
+		echo "    npm ci failed: /socket.io/socket.io.js will be missing"
+	fi
+else
+	echo "==> npm not found: /socket.io/socket.io.js (the socket.io client) will be missing"
+fi
+
 top_srcdir=$top
 EMITCGI_BIN=$bin
 T=$state
 # shellcheck source=tests/integ/lib.sh
 . "$top/tests/integ/lib.sh"
-integ__lighttpd_conf "$state/lighttpd.conf" "$state" "$port" spawn "" 2 "" \
+integ__lighttpd_conf "$state/lighttpd.conf" "$state" "$port" spawn "" 2 "$extra" \
 	"EMITCGI_DB=$state/emitcgi.db"
 /usr/sbin/lighttpd -tt -f "$state/lighttpd.conf"
 echo "==> serving http://127.0.0.1:$port/ (Ctrl-C stops; logs in $state)"

@@ -2,7 +2,7 @@
 # sql2c.sh DIR NAME -- print a C file that embeds the SQL migrations of DIR
 # for the store backend NAME.
 #
-# DIR/NNN-*.sql (NNN = 001, 002, ... with no gaps) become, in order,
+# DIR/NNN-*.sql (NNN = 001, 002, ...) become, in order,
 #   const char *const NAME_migrations[] = { "...", ..., NULL };
 #   const int NAME_migrations_count = N;
 # and DIR/schema.sql (the whole current schema, for tests) becomes
@@ -41,6 +41,12 @@ for f in "$dir"/[0-9][0-9][0-9]-*.sql; do
 	# strip leading zeros: the number must be the next one, no gaps
 	num=$(printf '%s\n' "$num" | sed 's/^0*//')
 	n=$((n + 1))
+	# A gap (a migration that lives on another branch until a merge)
+	# becomes an empty migration, so that numbers stay positions.
+	while [ "${num:-0}" -gt "$n" ]; do
+		printf '\t/* %03d: none in this tree */\n\t"",\n' "$n"
+		n=$((n + 1))
+	done
 	if [ "${num:-0}" != "$n" ]; then
 		echo "sql2c.sh: $f: expected migration number $n" >&2
 		exit 1

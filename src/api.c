@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_sio.h"
 #include "auth.h"
 #include "clock.h"
 #include "fcc_source.h"
@@ -181,6 +182,13 @@ static enum ecode api_login_failed(struct api_ctx *ctx,
 	return rc != EC_OK ? rc : EC_BAD_CREDENTIALS;
 }
 
+const char *api_error_text(enum ecode rc)
+{
+	if ((unsigned)rc < EC__COUNT && api_errors[rc].status)
+		return api_errors[rc].message;
+	return "internal error";
+}
+
 /* ---- small helpers ---- */
 
 static enum ecode api_send_json(struct response *res, int status,
@@ -226,26 +234,47 @@ static enum ecode api_session(struct api_ctx *ctx, const struct request *req,
 	return rc;
 }
 
-/* Issue 9: the cookie goes to the API only (Path= the base, not every
- * application on the host).  Under HTTPS (or EMITCGI_COOKIE_SECURE=1
- * behind a TLS terminator) it is Secure and prefixed: "__Host-" when the
- * API is at the root ("__Host-" demands Path=/, RFC 6265bis 4.1.3.2), else
- * "__Secure-", which allows the path.  request.c reads all three names. */
-static enum ecode api_set_cookie(struct api_ctx *ctx, struct response *res,
-				 const struct request *req, const char *sid,
-				 int max_age_s)
+/* One Set-Cookie of the session cookie for path (see api_set_cookie()). */
+static enum ecode api_cookie_header(struct response *res, bool secure,
+				    const char *path, const char *sid,
+				    int max_age_s)
 {
-	const char *base = ctx->cfg->base;
-	bool secure = req->https || ctx->cfg->cookie_secure;
-	const char *prefix = !secure ? "" : *base ? "__Secure-" : "__Host-";
+	const char *prefix = !secure ? "" : *path ? "__Secure-" : "__Host-";
 	char cookie[CONFIG_BASE_MAX + 256];
 
 	snprintf(cookie, sizeof(cookie),
 		 "%s" REQUEST_SID_COOKIE
 		 "=%s; HttpOnly; SameSite=Lax; Path=%s; Max-Age=%d%s",
-		 prefix, sid, *base ? base : "/", max_age_s,
+		 prefix, sid, *path ? path : "/", max_age_s,
 		 secure ? "; Secure" : "");
 	return response_header(res, "Set-Cookie", cookie);
+}
+
+/* Issue 9: the cookie goes to the API only (Path= the base, not every
+ * application on the host).  Under HTTPS (or EMITCGI_COOKIE_SECURE=1
+ * behind a TLS terminator) it is Secure and prefixed: "__Host-" when the
+ * API is at the root ("__Host-" demands Path=/, RFC 6265bis 4.1.3.2), else
+ * "__Secure-", which allows the path.  request.c reads all three names.
+ * The socket.io endpoint (EMITCGI_SIO_PATH, issue 11) signs in with the
+ * same cookie: when it lies outside the base, the same cookie is set a
+ * second time for its path, so that a browser sends it there too and to
+ * nothing else. */
+static enum ecode api_set_cookie(struct api_ctx *ctx, struct response *res,
+				 const struct request *req, const char *sid,
+				 int max_age_s)
+{
+	const char *base = ctx->cfg->base, *sio = ctx->cfg->sio_path;
+	bool secure = req->https || ctx->cfg->cookie_secure;
+	size_t n = strlen(base);
+	enum ecode rc;
+
+	rc = api_cookie_header(res, secure, base, sid, max_age_s);
+	if (rc != EC_OK ||
+	    (n > 0 && strncmp(sio, base, n) == 0 &&
+	     (sio[n] == '/' || sio[n] == '\0')) ||
+	    n == 0)
+		return rc;
+	return api_cookie_header(res, secure, sio, sid, max_age_s);
 }
 
 /* ---- POST /register ---- */
@@ -796,6 +825,7 @@ static enum ecode api_health(struct api_ctx *ctx, struct request *req,
 	if (!subs ||
 	    api_add(subs, "sse", json_object_new_int(hs.sse_waiters)) ||
 	    api_add(subs, "poll", json_object_new_int(hs.poll_waiters)) ||
+	    api_add(subs, "sio", json_object_new_int(hs.sio_waiters)) ||
 	    api_add(subs, "max",
 		    json_object_new_int(ctx->cfg->max_subscribers))) {
 		json_object_put(obj);
@@ -952,6 +982,15 @@ enum api_result api_handle(struct api_ctx *ctx, struct request *req,
 	bool parked = false;
 	enum ecode rc = pre_rc;
 
+	/* Socket.IO (EMITCGI_SIO_PATH) answers in Engine.IO's own terms. */
+	if (api_sio_owns(ctx->cfg, req)) {
+		rc = api_sio_handle(ctx, req, pre_rc, res, wait, &parked);
+		if (rc != EC_OK) {
+			api_error(res, rc, NULL);
+			parked = false;
+		}
+		goto done;
+	}
 	if (rc == EC_OK) {
 		rc = router_match(req, &route, &allow);
 		if (rc == EC_METHOD_NOT_ALLOWED) {
@@ -986,17 +1025,38 @@ done:
 
 /* ---- the transport-independent part of serving a request ---- */
 
+/* The body of a request whose cap is max (api_body_max()). */
+static enum ecode api_set_body(struct request *req, const void *data,
+			       size_t len, size_t max)
+{
+	if (max <= REQUEST_BODY_MAX_BYTES)
+		return request_set_body(req, data, len);
+	if (len > max)
+		return EC_TOO_LARGE;
+	/* An Engine.IO payload (EMITCGI_SIO_MAX_PAYLOAD): raw text for
+	 * api_sio.c, never parsed as a form or JSON. */
+	buf_reset(&req->body);
+	req->body.max_len = max;
+	return buf_add(&req->body, data, len);
+}
+
+size_t api_body_max(const struct config *cfg, const struct request *req)
+{
+	return api_sio_owns(cfg, req) ? (size_t)cfg->sio_max_payload
+				      : REQUEST_BODY_MAX_BYTES;
+}
+
 static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
-				void *io)
+				void *io, size_t max)
 {
 	char chunk[4096];
 	struct buf body;
 	size_t total = 0;
-	bool too_large = req->content_length > (int64_t)REQUEST_BODY_MAX_BYTES;
+	bool too_large = req->content_length > (int64_t)max;
 	enum ecode rc = EC_OK;
 	long n;
 
-	buf_init(&body, REQUEST_BODY_MAX_BYTES);
+	buf_init(&body, max);
 	/* CGI (RFC 3875 4.2) gives CONTENT_LENGTH; read no more than that,
 	 * FastCGI ends stdin with an empty record anyway. */
 	for (;;) {
@@ -1020,7 +1080,7 @@ static enum ecode api_read_body(struct request *req, api_read_fn *read_body,
 	if (too_large)
 		rc = EC_TOO_LARGE;
 	else if (body.len)
-		rc = request_set_body(req, body.data, body.len);
+		rc = api_set_body(req, body.data, body.len, max);
 	buf_release(&body);
 	return rc;
 }
@@ -1035,7 +1095,7 @@ enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
 	if (rc == EC_OK)
 		rc = pre_rc;
 	if (rc == EC_OK && len > 0)
-		rc = request_set_body(req, body, len);
+		rc = api_set_body(req, body, len, api_body_max(ctx->cfg, req));
 	return api_handle(ctx, req, rc, res, wait);
 }
 
@@ -1046,6 +1106,7 @@ enum api_result api_serve(struct api_ctx *ctx, struct request *req,
 	enum ecode rc = request_parse_env(req, envp, ctx->cfg->base);
 
 	if (rc == EC_OK)
-		rc = api_read_body(req, read_body, io);
+		rc = api_read_body(req, read_body, io,
+				   api_body_max(ctx->cfg, req));
 	return api_handle(ctx, req, rc, res, wait);
 }

@@ -65,6 +65,7 @@ struct api_wait {
 	/* The events after cursor are there already (a replay): the hub
 	 * answers at once from its catch-up, so no room is needed. */
 	bool immediate;
+	int64_t sio_id; /* HUB_SIO: the session's row */
 };
 
 /* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body
@@ -93,6 +94,11 @@ enum api_result api_serve(struct api_ctx *ctx, struct request *req,
  * event loop, conn.c): envp parsed here, body (len <= REQUEST_BODY_MAX_BYTES)
  * copied into req; pre_rc as for api_handle() (EC_TOO_LARGE when the body
  * was larger, EC_HEADERS_TOO_LARGE when the params were). */
+/* The most body bytes a request may bring: REQUEST_BODY_MAX_BYTES, or
+ * EMITCGI_SIO_MAX_PAYLOAD on the socket.io path (its payloads are raw
+ * text).  req needs only its uri_path (request_parse_env()). */
+size_t api_body_max(const struct config *cfg, const struct request *req);
+
 enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
 				   char *const *envp, const void *body,
 				   size_t len, enum ecode pre_rc,
@@ -101,5 +107,8 @@ enum api_result api_serve_buffered(struct api_ctx *ctx, struct request *req,
 /* Fills res with the error answer for rc (message may be NULL for the
  * table's text).  Also used by the transports for 503 at capacity. */
 void api_error(struct response *res, enum ecode rc, const char *message);
+
+/* The message of api_errors[] for rc (what api_error() would say). */
+const char *api_error_text(enum ecode rc);
 
 #endif

@@ -146,6 +146,7 @@ static int cgi_wait(struct cgi_state *cs, const struct api_wait *wait)
 		.cursor = wait->cursor,
 		.session_id = wait->session_id,
 		.timeout_ms = wait->timeout_ms,
+		.sio_id = wait->sio_id,
 	};
 	struct hub *hub;
 	pthread_t sig_thread;

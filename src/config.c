@@ -59,6 +59,13 @@ static const struct config_int config_ints[] = {
 	CONFIG_INT("EMITCGI_MAX_SESSIONS_PER_USER", max_sessions_per_user, 20,
 		   1, 100000),
 	CONFIG_INT("EMITCGI_DB_MAX_MB", db_max_mb, 0, 0, 1048576),
+	CONFIG_INT("EMITCGI_SIO_PING_INTERVAL", sio_ping_interval_ms, 25000, 50,
+		   3600000),
+	CONFIG_INT("EMITCGI_SIO_PING_TIMEOUT", sio_ping_timeout_ms, 20000, 50,
+		   3600000),
+	/* At most what api.c reads of a body (API_DRAIN_MAX_BYTES). */
+	CONFIG_INT("EMITCGI_SIO_MAX_PAYLOAD", sio_max_payload, 1000000, 64,
+		   1048576),
 };
 
 const char *config_default_db(void)
@@ -158,6 +165,24 @@ static enum ecode config_origins(struct config *cfg, const char *value,
 	return EC_OK;
 }
 
+/* EMITCGI_SIO_PATH: "/seg[/seg]", not the root, no trailing slash. */
+static enum ecode config_sio_path(struct config *cfg, const char *value,
+				  char *msg, size_t msg_size)
+{
+	size_t len = strlen(value);
+
+	if (len < 2 || value[0] != '/' || value[len - 1] == '/' ||
+	    strpbrk(value, "?#% \t")) {
+		snprintf(
+			msg, msg_size,
+			"EMITCGI_SIO_PATH=%s: must be a path like /socket.io (no trailing slash)",
+			value);
+		return EC_CONFIG;
+	}
+	return config_copy(cfg->sio_path, sizeof(cfg->sio_path),
+			   "EMITCGI_SIO_PATH", value, msg, msg_size);
+}
+
 enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 		       size_t msg_size)
 {
@@ -168,6 +193,7 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", EMITCGI_DEFAULT_DB);
 	snprintf(cfg->base, sizeof(cfg->base), "/api");
+	snprintf(cfg->sio_path, sizeof(cfg->sio_path), "/socket.io");
 	cfg->log_level = LOG_LEVEL_INFO;
 
 	for (size_t i = 0; i < sizeof(config_ints) / sizeof(config_ints[0]);
@@ -206,6 +232,9 @@ enum ecode config_load(struct config *cfg, config_getenv_fn *get, char *msg,
 	}
 	v = get("EMITCGI_BASE");
 	if (v && (rc = config_base(cfg, v, msg, msg_size)) != EC_OK)
+		return rc;
+	v = get("EMITCGI_SIO_PATH");
+	if (v && (rc = config_sio_path(cfg, v, msg, msg_size)) != EC_OK)
 		return rc;
 	v = get("EMITCGI_LOG_LEVEL");
 	if (v) {

@@ -47,6 +47,11 @@ struct config {
 	int max_sessions_per_user;   /* EMITCGI_MAX_SESSIONS_PER_USER, 20 */
 	int db_max_mb;		     /* EMITCGI_DB_MAX_MB, 0: no cap */
 	char origins[CONFIG_ORIGINS_MAX]; /* EMITCGI_ORIGINS, "" */
+	/* Socket.IO over Engine.IO v4 long-polling (issue 11). */
+	char sio_path[CONFIG_BASE_MAX]; /* EMITCGI_SIO_PATH, "/socket.io" */
+	int sio_ping_interval_ms;	/* EMITCGI_SIO_PING_INTERVAL, 25000 */
+	int sio_ping_timeout_ms;	/* EMITCGI_SIO_PING_TIMEOUT, 20000 */
+	int sio_max_payload;		/* EMITCGI_SIO_MAX_PAYLOAD, 1000000 */
 };
 
 /* Where config_load() reads a variable: getenv() in the program, a table in

@@ -279,6 +279,38 @@ static void conn_get_values(struct conn *c)
 
 /* ---- reading ---- */
 
+static bool conn_find_uri(void *ctx, const char *name, size_t name_len,
+			  const char *value, size_t value_len)
+{
+	char *path = ctx;
+
+	if (name_len != 11 || memcmp(name, "REQUEST_URI", 11) != 0)
+		return true;
+	value_len = strcspn(value, "?") < value_len ? strcspn(value, "?")
+						    : value_len;
+	if (value_len < CONFIG_BASE_MAX) {
+		memcpy(path, value, value_len);
+		path[value_len] = '\0';
+	}
+	return false;
+}
+
+/* The body cap of the request whose params were read: a socket.io POST
+ * may bring EMITCGI_SIO_MAX_PAYLOAD bytes, every other request
+ * REQUEST_BODY_MAX_BYTES (api_body_max()).  Params too large or
+ * malformed get the small cap; the worker answers them anyway. */
+static size_t conn_body_max(const struct conn *c)
+{
+	char path[CONFIG_BASE_MAX] = "";
+	struct request rq = { .uri_path = path };
+
+	if (c->params_too_large ||
+	    fcgi_params_parse(c->params.data, c->params.len, conn_find_uri,
+			      path) != EC_OK)
+		return REQUEST_BODY_MAX_BYTES;
+	return api_body_max(c->cs->cfg, &rq);
+}
+
 static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 {
 	struct conn *c = ctx;
@@ -350,6 +382,7 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 		}
 		if (rec->content_len == 0) {
 			c->state = CONN_STDIN;
+			c->body.max_len = conn_body_max(c);
 			conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());
 		} else if (!c->params_too_large &&
 			   buf_add(&c->params, rec->content,
@@ -361,6 +394,7 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 	case FCGI_STDIN:
 		if (c->state == CONN_PARAMS) { /* no empty PARAMS seen */
 			c->state = CONN_STDIN;
+			c->body.max_len = conn_body_max(c);
 			conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());
 		}
 		if (rec->content_len == 0) {

@@ -173,6 +173,7 @@ void conn_job_done(struct conns *cs, struct conn_job *job)
 		.cursor = job->wait.cursor,
 		.session_id = job->wait.session_id,
 		.user_id = job->wait.user_id,
+		.sio_id = job->wait.sio_id,
 		.timeout_ms = job->wait.timeout_ms,
 		.keep_conn = c->keep,
 		.immediate = job->wait.immediate,

@@ -146,6 +146,7 @@ static void hub_count_release(struct hub *hub, const struct waiter *w)
 static const struct hub_policy *const hub_policies[HUB_KINDS] = {
 	[HUB_SSE] = &hub_sse_policy,
 	[HUB_POLL] = &hub_poll_policy,
+	[HUB_SIO] = &hub_sio_policy,
 };
 
 static const struct hub_policy *hub_policy(const struct waiter *w)
@@ -418,6 +419,7 @@ static void hub_check(struct hub *hub)
 	int64_t last, before;
 	enum ecode rc = EC_OK;
 
+	hub->checks++; /* hub_sio.c looks at its queues after each */
 	if (store_last_event_id(hub->store, &last) != EC_OK)
 		return;
 	if (last < hub->ring.last_id) {
@@ -753,6 +755,7 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	for (size_t k = 0; k < HUB_KINDS; k++)
 		list_init(&hub->parked[k]);
 	list_init(&hub->sse_pings);
+	list_init(&hub->sio_due);
 	list_init(&hub->closing);
 	list_init(&hub->dead);
 	event_ring_init(&hub->ring, NULL, 0);
@@ -839,7 +842,9 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 	struct waiter *w;
 	enum ecode rc = EC_OK;
 
-	if (spec->fd < 0 || (spec->kind != HUB_SSE && spec->kind != HUB_POLL) ||
+	if (spec->fd < 0 ||
+	    (spec->kind != HUB_SSE && spec->kind != HUB_POLL &&
+	     spec->kind != HUB_SIO) ||
 	    (spec->sink != HUB_SINK_FCGI && spec->sink != HUB_SINK_RAW) ||
 	    (spec->kind == HUB_POLL && spec->timeout_ms < 0))
 		return EC_INTERNAL;
@@ -875,6 +880,7 @@ enum ecode hub_park(struct hub *hub, const struct hub_waiter_spec *spec)
 		free(w);
 		return EC_NOMEM;
 	}
+	w->sio_id = spec->sio_id;
 
 	pthread_mutex_lock(&hub->mu);
 	if (hub->stopping)
@@ -1000,6 +1006,7 @@ void hub_get_stats(struct hub *hub, struct hub_stats *out)
 {
 	out->sse_waiters = atomic_load(&hub->st_parked[HUB_SSE]);
 	out->poll_waiters = atomic_load(&hub->st_parked[HUB_POLL]);
+	out->sio_waiters = atomic_load(&hub->st_parked[HUB_SIO]);
 	out->last_event_id = atomic_load(&hub->st_last_id);
 	out->events_delivered = atomic_load(&hub->st_delivered);
 	out->waiters_dropped = atomic_load(&hub->st_dropped);

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "sio_session.h"
 
 struct hub;
 
@@ -80,11 +81,13 @@ struct hub_options {
 	hub_tick_fn *tick;
 	hub_give_back_fn *give_back; /* NULL: kept fds are closed */
 	void *transport_ctx;
+	struct sio_settings sio; /* HUB_SIO waiters (hub_sio.c) */
 };
 
 enum hub_kind {
 	HUB_SSE,
 	HUB_POLL,
+	HUB_SIO, /* a Socket.IO long-polling GET (hub_sio.c) */
 };
 
 enum hub_sink {
@@ -100,7 +103,8 @@ struct hub_waiter_spec {
 	uint16_t request_id; /* FCGI */
 	int64_t cursor;	     /* deliver events with id > cursor */
 	int64_t session_id;  /* for presence */
-	int timeout_ms;	     /* HUB_POLL: answer with no events after this */
+	int timeout_ms;	     /* HUB_POLL: answer with no events after this;
+				HUB_SIO: ms until its ping or pong is due */
 	int64_t user_id;     /* for max_per_user; 0: not counted */
 	/* FCGI: the web server asked for FCGI_KEEP_CONN: after the end of
 	 * the request the fd goes back through opts.give_back. */
@@ -117,6 +121,7 @@ struct hub_waiter_spec {
 	 * FCGI framing is the sink's. */
 	const void *prelude;
 	size_t prelude_len;
+	int64_t sio_id; /* HUB_SIO: its row (store_sio) */
 };
 
 enum ecode hub_new(const struct hub_options *opts, struct hub **out);
@@ -165,6 +170,7 @@ void hub_stop(struct hub *hub);
 struct hub_stats {
 	int sse_waiters;
 	int poll_waiters;
+	int sio_waiters;	   /* parked socket.io GETs */
 	int64_t last_event_id;	   /* newest event the hub has seen */
 	uint64_t events_delivered; /* event frames written to waiters */
 	uint64_t waiters_dropped;  /* closed because they could not keep up */

@@ -31,7 +31,7 @@
 #include "loop.h"
 #include "sink.h"
 
-#define HUB_KINDS 2		      /* values of enum hub_kind */
+#define HUB_KINDS 3		      /* values of enum hub_kind */
 #define HUB_POLL_BODY_SOFT (1u << 20) /* a poll answer stops growing here */
 #define HUB_POLL_BODY_MAX (HUB_POLL_BODY_SOFT + 2 * EVENT_RING_EVENT_MAX)
 
@@ -47,12 +47,14 @@ enum hub_waiter_state {
 #define HUB_WAITER_KEEP 4u	  /* FCGI_KEEP_CONN: fd goes back when done */
 #define HUB_WAITER_STALLED 8u	  /* SSE: bytes were pending at the last ping */
 #define HUB_WAITER_REGISTERED 16u /* fd already in the loop: take it over */
+#define HUB_WAITER_SIO_DONE 32u	  /* HUB_SIO: answered (else leaving closes) */
+#define HUB_WAITER_SIO_DUE 64u	  /* HUB_SIO: on hub->sio_due (t.ping) */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
 	struct list link; /* queue, parked[kind], closing or dead */
 	union {
-		struct list ping; /* SSE: the heartbeat FIFO */
+		struct list ping; /* SSE: the heartbeat FIFO; SIO: sio_due */
 		size_t heap_idx;  /* POLL: place in the timeout heap */
 	} t;
 	int64_t cursor;
@@ -60,6 +62,7 @@ struct waiter {
 	int64_t user_id;     /* 0: not counted per user */
 	int64_t deadline_ms; /* SSE: next ping; POLL: timeout; CLOSING: end */
 	int64_t end_ms;	     /* SSE: stream_max; QUEUED: the poll timeout */
+	int64_t sio_id;	     /* HUB_SIO: the session's row */
 	uint8_t kind;	     /* enum hub_kind */
 	uint8_t state;	     /* enum hub_waiter_state */
 	uint8_t flags;
@@ -116,8 +119,12 @@ struct hub {
 	int64_t next_check_ms, next_touch_ms;
 	int64_t *touch_ids;
 	size_t touch_cap;
-	struct buf body;     /* scratch: one poll answer */
-	bool transport_busy; /* opts.tick: requests still in hand */
+	struct buf body;      /* scratch: one poll answer */
+	bool transport_busy;  /* opts.tick: requests still in hand */
+	uint64_t checks;      /* store checks so far (hub_check) */
+	uint64_t sio_checked; /* hub_sio.c: checks when it last looked */
+	bool sio_recheck;     /* hub_sio.c: look at the queues now */
+	struct list sio_due;  /* hub_sio.c: GETs to answer this tick */
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub
@@ -143,6 +150,7 @@ struct hub_policy {
 
 extern const struct hub_policy hub_sse_policy;
 extern const struct hub_policy hub_poll_policy;
+extern const struct hub_policy hub_sio_policy;
 
 /* hub.c, for the policies. */
 /* Acts on a sink's status: SINK_PENDING waits for EPOLLOUT, SINK_FULL

@@ -69,6 +69,10 @@ static void main_usage(FILE *out)
 		"  EMITCGI_MAX_WAITERS_PER_USER     streams and polls of one user [32]\n"
 		"  EMITCGI_MAX_SESSIONS_PER_USER    sessions of one user, oldest end first [20]\n"
 		"  EMITCGI_DB_MAX_MB        cap on the database file in MiB, 0 none [0]\n"
+		"  EMITCGI_SIO_PATH         path of the socket.io endpoint [/socket.io]\n"
+		"  EMITCGI_SIO_PING_INTERVAL  socket.io ping interval in ms [25000]\n"
+		"  EMITCGI_SIO_PING_TIMEOUT socket.io pong deadline in ms [20000]\n"
+		"  EMITCGI_SIO_MAX_PAYLOAD  largest socket.io POST in bytes [1000000]\n"
 		"\n"
 		"See emitcgi(8) and %s.\n",
 		config_default_db(),

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "api_sio.h"
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
@@ -70,6 +71,7 @@ void runtime_hub_options(const struct runtime *rt, struct hub_options *out)
 		.max_per_session = rt->cfg->max_waiters_per_session,
 		.max_per_user = rt->cfg->max_waiters_per_user,
 	};
+	api_sio_settings(rt->cfg, &out->sio);
 }
 
 void runtime_housekeep(struct runtime *rt, struct store *st,

@@ -169,6 +169,17 @@ struct store_backend {
 	 * expires_ms = now_ms (housekeeping ends them with their events). */
 	enum ecode (*user_sessions_cap)(struct store_conn *c, int64_t user_id,
 					int64_t keep, int64_t now_ms);
+	/* ---- Socket.IO sessions (store.h) ---- */
+	enum ecode (*sio_insert)(struct store_conn *c,
+				 const struct store_sio *row, int64_t *id);
+	/* by: 's' sid, 'i' id, 'p' pid (text or id as fits). */
+	enum ecode (*sio_get)(struct store_conn *c, char by, const char *text,
+			      int64_t id, struct store_sio *out);
+	enum ecode (*sio_update)(struct store_conn *c,
+				 const struct store_sio *row);
+	enum ecode (*sio_expire)(struct store_conn *c, int64_t before_ms);
+	enum ecode (*sio_pending)(struct store_conn *c, store_sio_id_fn *fn,
+				  void *ctx);
 };
 
 /* EMITCGI_DB_MAX_MB in bytes (store_set_max_bytes()), 0 for no cap. */

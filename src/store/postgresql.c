@@ -67,7 +67,7 @@
 #define PG_WRITE_LOCK "1701669236"
 #define PG_MIGRATE_LOCK "1701669237"
 #define PG_CHANNEL "emitcgi_events"
-#define PG_MAX_PARAMS 8
+#define PG_MAX_PARAMS 16 /* sio_sessions rows bind 13 */
 
 /* One listening connection (store_listen_*() in store.h). */
 struct pg_listen {

@@ -395,6 +395,90 @@ static enum ecode pg_user_sessions_cap(struct store_conn *c, int64_t user_id,
 	return rc;
 }
 
+/* ---- Socket.IO sessions (issue 11) ---- */
+
+static enum ecode pg_sio_insert(struct store_conn *c, const struct store_sio *w,
+				int64_t *id)
+{
+	PGresult *r;
+	enum ecode rc =
+		pg_run(pg_of(c), PGS_SIO_INSERT, &r, NULL, w->sid,
+		       w->session_id, w->sock, w->pid, w->cursor,
+		       w->ping_due_ms, w->pong_due_ms, w->get_ms, w->post_ms,
+		       w->seen_ms, w->closed_ms, w->flags, w->outq);
+
+	if (rc == EC_OK)
+		*id = pg_int(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+static enum ecode pg_sio_get(struct store_conn *c, char by, const char *text,
+			     int64_t id, struct store_sio *out)
+{
+	PGresult *r;
+	enum ecode rc;
+
+	if (by == 'i')
+		rc = pg_run(pg_of(c), PGS_SIO_BY_ID, &r, NULL, id);
+	else
+		rc = pg_run(pg_of(c),
+			    by == 'p' ? PGS_SIO_BY_PID : PGS_SIO_BY_SID, &r,
+			    NULL, text ? text : "");
+	if (rc != EC_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return EC_NOT_FOUND;
+	}
+	out->id = pg_int(r, 0, 0);
+	out->session_id = pg_int(r, 0, 2);
+	out->cursor = pg_int(r, 0, 5);
+	out->ping_due_ms = pg_int(r, 0, 6);
+	out->pong_due_ms = pg_int(r, 0, 7);
+	out->get_ms = pg_int(r, 0, 8);
+	out->post_ms = pg_int(r, 0, 9);
+	out->seen_ms = pg_int(r, 0, 10);
+	out->closed_ms = pg_int(r, 0, 11);
+	out->flags = pg_int(r, 0, 12);
+	if ((rc = pg_copy(r, 0, 1, out->sid, sizeof(out->sid))) == EC_OK &&
+	    (rc = pg_copy(r, 0, 3, out->sock, sizeof(out->sock))) == EC_OK &&
+	    (rc = pg_copy(r, 0, 4, out->pid, sizeof(out->pid))) == EC_OK)
+		rc = pg_copy(r, 0, 13, out->outq, sizeof(out->outq));
+	PQclear(r);
+	return rc;
+}
+
+static enum ecode pg_sio_update(struct store_conn *c, const struct store_sio *w)
+{
+	PGresult *r;
+	enum ecode rc =
+		pg_run(pg_of(c), PGS_SIO_UPDATE, &r, NULL, w->id, w->session_id,
+		       w->sock, w->pid, w->cursor, w->ping_due_ms,
+		       w->pong_due_ms, w->get_ms, w->post_ms, w->seen_ms,
+		       w->closed_ms, w->flags, w->outq);
+
+	PQclear(r);
+	return rc;
+}
+
+static enum ecode pg_sio_expire(struct store_conn *c, int64_t before_ms)
+{
+	return pg_exec_i(c, PGS_SIO_EXPIRE, before_ms);
+}
+
+static enum ecode pg_sio_pending(struct store_conn *c, store_sio_id_fn *fn,
+				 void *ctx)
+{
+	PGresult *r;
+	enum ecode rc = pg_run(pg_of(c), PGS_SIO_PENDING, &r, NULL);
+
+	for (int i = 0; rc == EC_OK && i < PQntuples(r); i++)
+		rc = fn(ctx, pg_int(r, i, 0));
+	PQclear(r);
+	return rc;
+}
+
 const struct store_backend store_backend_postgresql = {
 	.name = "postgresql",
 	.prefix = "postgresql://",
@@ -434,4 +518,9 @@ const struct store_backend store_backend_postgresql = {
 	.listen_close = pg_listen_close,
 	.probe_write = pg_probe_write,
 	.user_sessions_cap = pg_user_sessions_cap,
+	.sio_insert = pg_sio_insert,
+	.sio_get = pg_sio_get,
+	.sio_update = pg_sio_update,
+	.sio_expire = pg_sio_expire,
+	.sio_pending = pg_sio_pending,
 };

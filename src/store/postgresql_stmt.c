@@ -10,6 +10,11 @@
 
 #include "postgresql_stmt.h"
 
+/* A sio_sessions row, in the order pg_sio_row() reads it. */
+#define PG_SIO_COLUMNS                                                         \
+	"id, sid, session_id, sock, pid, cursor, ping_due_ms, pong_due_ms, "   \
+	"get_ms, post_ms, seen_ms, closed_ms, flags, outq"
+
 #define PG_SESSION_COLS                                                        \
 	"s.id, s.user_id, u.username, s.online::int, s.last_seen_ms, "         \
 	"s.expires_ms "
@@ -124,4 +129,31 @@ const struct pg_stmt pg_stmts[PGS__COUNT] = {
 				    "WHERE user_id = $1 AND expires_ms > $3 "
 				    "ORDER BY id DESC LIMIT $2)",
 				    "iii" },
+	/* Socket.IO sessions (sio_session.c, migration 3). */
+	[PGS_SIO_INSERT] = { "INSERT INTO sio_sessions (sid, session_id, "
+			     "sock, pid, cursor, ping_due_ms, pong_due_ms, "
+			     "get_ms, post_ms, seen_ms, closed_ms, flags, "
+			     "outq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+			     "$9, $10, $11, $12, $13) RETURNING id",
+			     "tittiiiiiiiit" },
+	[PGS_SIO_BY_SID] = { "SELECT " PG_SIO_COLUMNS
+			     " FROM sio_sessions WHERE sid = $1",
+			     "t" },
+	[PGS_SIO_BY_ID] = { "SELECT " PG_SIO_COLUMNS
+			    " FROM sio_sessions WHERE id = $1",
+			    "i" },
+	[PGS_SIO_BY_PID] = { "SELECT " PG_SIO_COLUMNS
+			     " FROM sio_sessions WHERE pid = $1 AND pid <> ''",
+			     "t" },
+	[PGS_SIO_UPDATE] = { "UPDATE sio_sessions SET session_id = $2, "
+			     "sock = $3, pid = $4, cursor = $5, "
+			     "ping_due_ms = $6, pong_due_ms = $7, get_ms = $8, "
+			     "post_ms = $9, seen_ms = $10, closed_ms = $11, "
+			     "flags = $12, outq = $13 WHERE id = $1",
+			     "iittiiiiiiiit" },
+	[PGS_SIO_EXPIRE] = { "DELETE FROM sio_sessions WHERE seen_ms < $1",
+			     "i" },
+	[PGS_SIO_PENDING] = { "SELECT id FROM sio_sessions WHERE outq <> '' "
+			      "AND get_ms <> 0 ORDER BY id",
+			      "" },
 };

@@ -891,6 +891,108 @@ static enum ecode sqlite_user_sessions_cap(struct store_conn *c,
 	return rc != EC_OK ? rc : stmt_exec(q, s);
 }
 
+/* ---- Socket.IO sessions ---- */
+
+static enum ecode sqlite_sio_bind(struct store_sqlite *q, enum stmt_id id,
+				  sqlite3_stmt **s, const struct store_sio *r,
+				  const char *first, int64_t first_id)
+{
+	if (first)
+		return stmt_bind(q, id, s, "tittiiiiiiiit", first,
+				 r->session_id, r->sock, r->pid, r->cursor,
+				 r->ping_due_ms, r->pong_due_ms, r->get_ms,
+				 r->post_ms, r->seen_ms, r->closed_ms, r->flags,
+				 r->outq);
+	return stmt_bind(q, id, s, "iittiiiiiiiit", first_id, r->session_id,
+			 r->sock, r->pid, r->cursor, r->ping_due_ms,
+			 r->pong_due_ms, r->get_ms, r->post_ms, r->seen_ms,
+			 r->closed_ms, r->flags, r->outq);
+}
+
+static enum ecode sqlite_sio_insert(struct store_conn *c,
+				    const struct store_sio *row, int64_t *id)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = sqlite_sio_bind(q, STMT_SIO_INSERT, &s, row, row->sid, 0);
+	if (rc == EC_OK && (rc = stmt_exec(q, s)) == EC_OK)
+		*id = sqlite3_last_insert_rowid(q->db);
+	return rc;
+}
+
+static enum ecode sqlite_sio_get(struct store_conn *c, char by,
+				 const char *text, int64_t id,
+				 struct store_sio *out)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	if (by == 'i')
+		rc = stmt_bind(q, STMT_SIO_BY_ID, &s, "i", id);
+	else
+		rc = stmt_bind(q, by == 'p' ? STMT_SIO_BY_PID : STMT_SIO_BY_SID,
+			       &s, "t", text ? text : "");
+	if (rc != EC_OK)
+		return rc;
+	if ((rc = stmt_row(q, s)) == EC_OK) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->session_id = sqlite3_column_int64(s, 2);
+		out->cursor = sqlite3_column_int64(s, 5);
+		out->ping_due_ms = sqlite3_column_int64(s, 6);
+		out->pong_due_ms = sqlite3_column_int64(s, 7);
+		out->get_ms = sqlite3_column_int64(s, 8);
+		out->post_ms = sqlite3_column_int64(s, 9);
+		out->seen_ms = sqlite3_column_int64(s, 10);
+		out->closed_ms = sqlite3_column_int64(s, 11);
+		out->flags = sqlite3_column_int64(s, 12);
+		if ((rc = column_copy(s, 1, out->sid, sizeof(out->sid))) ==
+			    EC_OK &&
+		    (rc = column_copy(s, 3, out->sock, sizeof(out->sock))) ==
+			    EC_OK &&
+		    (rc = column_copy(s, 4, out->pid, sizeof(out->pid))) ==
+			    EC_OK)
+			rc = column_copy(s, 13, out->outq, sizeof(out->outq));
+	}
+	stmt_done(s);
+	return rc;
+}
+
+static enum ecode sqlite_sio_update(struct store_conn *c,
+				    const struct store_sio *row)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	enum ecode rc;
+
+	rc = sqlite_sio_bind(q, STMT_SIO_UPDATE, &s, row, NULL, row->id);
+	return rc != EC_OK ? rc : stmt_exec(q, s);
+}
+
+static enum ecode sqlite_sio_expire(struct store_conn *c, int64_t before_ms)
+{
+	return exec_i(c, STMT_SIO_EXPIRE, before_ms);
+}
+
+static enum ecode sqlite_sio_pending(struct store_conn *c, store_sio_id_fn *fn,
+				     void *ctx)
+{
+	struct store_sqlite *q = conn_of(c);
+	sqlite3_stmt *s;
+	bool row;
+	enum ecode rc;
+
+	if ((rc = stmt_bind(q, STMT_SIO_PENDING, &s, "")) != EC_OK)
+		return rc;
+	while ((rc = stmt_step(q, s, &row)) == EC_OK && row)
+		if ((rc = fn(ctx, sqlite3_column_int64(s, 0))) != EC_OK)
+			break;
+	stmt_done(s);
+	return rc;
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.prefix = NULL,
@@ -924,4 +1026,9 @@ const struct store_backend store_backend_sqlite = {
 	.events_trim = sqlite_events_trim,
 	.probe_write = sqlite_probe_write,
 	.user_sessions_cap = sqlite_user_sessions_cap,
+	.sio_insert = sqlite_sio_insert,
+	.sio_get = sqlite_sio_get,
+	.sio_update = sqlite_sio_update,
+	.sio_expire = sqlite_sio_expire,
+	.sio_pending = sqlite_sio_pending,
 };

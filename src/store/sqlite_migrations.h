@@ -1,9 +1,9 @@
 /* sqlite_migrations.h -- the SQL of sql/sqlite/ compiled into the program.
  *
  * src/store/sqlite_migrations.c is generated at build time by
- * build-aux/sql2c.sh from sql/sqlite/NNN-*.sql (NNN = 001, 002, ... with no
- * gaps) and sql/sqlite/schema.sql.  Migration N (1-based) is
- * sqlite_migrations[N - 1]; the SQLite backend's migrate (sqlite.c) runs it
+ * build-aux/sql2c.sh from sql/sqlite/NNN-*.sql (NNN = 001, 002, ...; a gap
+ * becomes an empty migration) and sql/sqlite/schema.sql.  Migration N (1-based)
+ * is sqlite_migrations[N - 1]; the SQLite backend's migrate (sqlite.c) runs it
  * when PRAGMA user_version < N and then sets user_version = N in the same
  * transaction, so sqlite_migrations_count is the schema version this
  * program was built for.  The array ends with a NULL after the last

@@ -7,6 +7,10 @@
 
 #include "sqlite_stmt.h"
 
+#define SQLITE_SIO_COLUMNS                                                     \
+	"id, sid, session_id, sock, pid, cursor, ping_due_ms, pong_due_ms, "   \
+	"get_ms, post_ms, seen_ms, closed_ms, flags, outq"
+
 const char *const sqlite_stmt_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN",
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -102,4 +106,24 @@ const char *const sqlite_stmt_sql[STMT__COUNT] = {
 		"AND expires_ms > ?3 AND id NOT IN (SELECT id FROM sessions "
 		"WHERE user_id = ?1 AND expires_ms > ?3 "
 		"ORDER BY id DESC LIMIT ?2)",
+	/* Socket.IO sessions (sio_session.c). */
+	[STMT_SIO_INSERT] =
+		"INSERT INTO sio_sessions (sid, session_id, sock, pid, cursor, "
+		"ping_due_ms, pong_due_ms, get_ms, post_ms, seen_ms, closed_ms, "
+		"flags, outq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		"?11, ?12, ?13)",
+	[STMT_SIO_BY_SID] = "SELECT " SQLITE_SIO_COLUMNS
+			    " FROM sio_sessions WHERE sid = ?1",
+	[STMT_SIO_BY_ID] =
+		"SELECT " SQLITE_SIO_COLUMNS " FROM sio_sessions WHERE id = ?1",
+	[STMT_SIO_BY_PID] = "SELECT " SQLITE_SIO_COLUMNS
+			    " FROM sio_sessions WHERE pid = ?1 AND pid != ''",
+	[STMT_SIO_UPDATE] =
+		"UPDATE sio_sessions SET session_id = ?2, sock = ?3, pid = ?4, "
+		"cursor = ?5, ping_due_ms = ?6, pong_due_ms = ?7, get_ms = ?8, "
+		"post_ms = ?9, seen_ms = ?10, closed_ms = ?11, flags = ?12, "
+		"outq = ?13 WHERE id = ?1",
+	[STMT_SIO_EXPIRE] = "DELETE FROM sio_sessions WHERE seen_ms < ?1",
+	[STMT_SIO_PENDING] = "SELECT id FROM sio_sessions "
+			     "WHERE outq != '' AND get_ms != 0 ORDER BY id",
 };

@@ -607,3 +607,54 @@ void store_listen_close(struct store_listen *l)
 	l->be->listen_close(l->conn);
 	free(l);
 }
+
+/* ---- Socket.IO sessions ---- */
+
+enum ecode store_sio_insert(struct store *st, const struct store_sio *row,
+			    int64_t *id)
+{
+	enum ecode rc = tx_required(st, "store_sio_insert()");
+
+	return rc != EC_OK ? rc : st->be->sio_insert(st->conn, row, id);
+}
+
+enum ecode store_sio_get(struct store *st, const char *sid,
+			 struct store_sio *out)
+{
+	return st->be->sio_get(st->conn, 's', sid, 0, out);
+}
+
+enum ecode store_sio_get_id(struct store *st, int64_t id, struct store_sio *out)
+{
+	return st->be->sio_get(st->conn, 'i', NULL, id, out);
+}
+
+enum ecode store_sio_get_pid(struct store *st, const char *pid,
+			     struct store_sio *out)
+{
+	return st->be->sio_get(st->conn, 'p', pid, 0, out);
+}
+
+enum ecode store_sio_update(struct store *st, const struct store_sio *row)
+{
+	enum ecode rc = tx_required(st, "store_sio_update()");
+
+	if (rc == EC_OK)
+		rc = st->be->sio_update(st->conn, row);
+	/* Queued packets wake the hubs exactly as an event does. */
+	if (rc == EC_OK && row->outq[0])
+		st->tx_events++;
+	return rc;
+}
+
+enum ecode store_sio_expire(struct store *st, int64_t before_ms)
+{
+	enum ecode rc = tx_required(st, "store_sio_expire()");
+
+	return rc != EC_OK ? rc : st->be->sio_expire(st->conn, before_ms);
+}
+
+enum ecode store_sio_pending(struct store *st, store_sio_id_fn *fn, void *ctx)
+{
+	return st->be->sio_pending(st->conn, fn, ctx);
+}

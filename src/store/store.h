@@ -273,4 +273,50 @@ enum ecode store_listen_drain(struct store_listen *l, bool *lost);
 enum ecode store_listen_reconnect(struct store_listen *l);
 void store_listen_close(struct store_listen *l);
 
+/* ---- Socket.IO sessions (sio_session.c; issue 11) ---- */
+
+#define STORE_SIO_ID_MAX 32	 /* sid, sock, pid */
+#define STORE_SIO_OUTQ_MAX 16384 /* queued control packets */
+#define STORE_SIO_CONNECTED 1	 /* flags: Socket.IO "/" connected */
+#define STORE_SIO_PING_OWED 2	 /* flags: a ping waits for a GET */
+
+/* One Engine.IO session (table sio_sessions).  Times are wall-clock ms;
+ * see sql/sqlite/003-socketio.sql for each column. */
+struct store_sio {
+	int64_t id;
+	char sid[STORE_SIO_ID_MAX + 1];
+	int64_t session_id;
+	char sock[STORE_SIO_ID_MAX + 1];
+	char pid[STORE_SIO_ID_MAX + 1];
+	int64_t cursor;
+	int64_t ping_due_ms, pong_due_ms;
+	int64_t get_ms, post_ms;
+	int64_t seen_ms, closed_ms;
+	int64_t flags;
+	char outq[STORE_SIO_OUTQ_MAX];
+};
+
+/* Joins.  Inserts row (its id is ignored); *id gets the new id. */
+enum ecode store_sio_insert(struct store *st, const struct store_sio *row,
+			    int64_t *id);
+/* Read.  The row of Engine.IO sid; EC_NOT_FOUND when none. */
+enum ecode store_sio_get(struct store *st, const char *sid,
+			 struct store_sio *out);
+/* Read.  The row with this id; EC_NOT_FOUND when none. */
+enum ecode store_sio_get_id(struct store *st, int64_t id,
+			    struct store_sio *out);
+/* Read.  The row holding private id pid; EC_NOT_FOUND when none. */
+enum ecode store_sio_get_pid(struct store *st, const char *pid,
+			     struct store_sio *out);
+/* Joins.  Writes every column of row->id but sid.  A non-empty outq
+ * makes the commit run the commit hook, as an event would: the hubs of
+ * every process look for GETs with packets to take. */
+enum ecode store_sio_update(struct store *st, const struct store_sio *row);
+/* Joins.  Deletes every row with seen_ms < before_ms. */
+enum ecode store_sio_expire(struct store *st, int64_t before_ms);
+/* Read.  Ids of the rows a GET holds (get_ms != 0) with packets queued,
+ * in id order; a non-EC_OK return of fn stops the walk. */
+typedef enum ecode store_sio_id_fn(void *ctx, int64_t id);
+enum ecode store_sio_pending(struct store *st, store_sio_id_fn *fn, void *ctx);
+
 #endif

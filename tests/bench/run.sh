@@ -386,4 +386,7 @@ else
 	cp "$T/report.md" "$build/bench-results.md" &&
 		echo "bench: figures written to $build/bench-results.md"
 fi
+# The socket.io rows (the real client on long-polling, emitcgi and Node's
+# socket.io at the same N): a script of their own.
+sh "$src/tests/bench/sio.sh"
 exit 0

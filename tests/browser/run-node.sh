@@ -50,9 +50,21 @@ command -v node >/dev/null 2>&1 || skip "node not installed"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 [ "${node_major:-0}" -ge 18 ] 2>/dev/null ||
 	skip "node >= 18 needed (have $(node --version 2>/dev/null))"
-[ -x "$CHROMIUM" ] || skip "chromium not installed ($CHROMIUM; apt-get install chromium)"
-[ -f "$NODE_MODULES/playwright-core/package.json" ] ||
-	skip "playwright-core not installed in $NODE_MODULES (cd tests/browser && npm ci)"
+# A script may say what it needs and how emitcgi is configured, in lines
+#   // run-node: needs socket.io-client            (a package, not Chromium)
+#   // run-node: env EMITCGI_SIO_PING_INTERVAL=300 (passed to emitcgi)
+needs=$(sed -n 's|^// run-node: needs ||p' "$script")
+script_env=$(sed -n 's|^// run-node: env ||p' "$script")
+if [ -n "$needs" ]; then
+	for pkg in $needs; do
+		[ -f "$NODE_MODULES/$pkg/package.json" ] ||
+			skip "$pkg not installed in $NODE_MODULES (cd tests/browser && npm ci)"
+	done
+else
+	[ -x "$CHROMIUM" ] || skip "chromium not installed ($CHROMIUM; apt-get install chromium)"
+	[ -f "$NODE_MODULES/playwright-core/package.json" ] ||
+		skip "playwright-core not installed in $NODE_MODULES (cd tests/browser && npm ci)"
+fi
 
 . "$top_srcdir/tests/integ/lib.sh"
 integ_require lighttpd curl jq
@@ -62,9 +74,18 @@ BROWSER_ARTIFACTS=${BROWSER_ARTIFACTS:-$top_builddir/tests/artifacts}
 mkdir -p "$BROWSER_ARTIFACTS" || BROWSER_ARTIFACTS=$T/artifacts
 mkdir -p "$BROWSER_ARTIFACTS" || bail_out "cannot create $BROWSER_ARTIFACTS"
 
+# The socket.io client bundle at /socket.io/socket.io.js, from npm (what
+# demo.sh installs under www/ for a deployment; the tests leave the tree
+# alone and alias it).
+extra=
+bundle=$NODE_MODULES/socket.io-client/dist/socket.io.min.js
+if [ -f "$bundle" ]; then
+	extra='server.modules += ( "mod_alias" )'$'\n''alias.url += ( "/socket.io/socket.io.js" => "'"$bundle"'" )'
+fi
+
 {
 	integ_db_init &&
-		integ_start_lighttpd EMITCGI_LOG_LEVEL=info
+		integ_start_lighttpd ${extra:+--extra "$extra"} EMITCGI_LOG_LEVEL=info $script_env
 } >&2 || bail_out "the server stack did not start (see the test's .log)"
 
 # The script numbers its tests and leaves the plan to this runner, which adds

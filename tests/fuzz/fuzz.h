@@ -44,6 +44,8 @@ int fuzz_fcgi_record_one(const uint8_t *data, size_t size);
 
 /* An FCGI_PARAMS stream (fuzz_fcgi_params.c). */
 int fuzz_fcgi_params_one(const uint8_t *data, size_t size);
+/* An Engine.IO payload with Socket.IO packets (fuzz_eio.c). */
+int fuzz_eio_one(const uint8_t *data, size_t size);
 
 #ifdef FUZZ_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

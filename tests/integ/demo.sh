@@ -28,6 +28,16 @@ login demo1 'correct horse' "$T/jar"
 check_response "login through the demo: 1 user online" 200 \
 	'{"username":"demo1","currentUsers":1}'
 ok "the database lives in DEMO_DIR" test -s "$T/demo/var/emitcgi.db"
+api GET /socketio.html
+check_match "the socket.io page loads the real client's bundle" \
+	'src="/socket.io/socket.io.js"' "$HTTP_BODY"
+if [ -f "$T/demo/var/socketio.conf" ]; then
+	api GET /socket.io/socket.io.js
+	check_match "demo.sh serves the socket.io client bundle from npm" \
+		"200 .*Socket.IO v4" "$HTTP_STATUS $(head -c 300 "$T/last.body")"
+else
+	tap_pass "socket.io bundle # SKIP npm could not install it ($(grep -m1 npm "$T/demo.log"))"
+fi
 
 integ_stop_all
 integ_check_sanitizers

@@ -18,7 +18,7 @@
 # example's timeouts, then deploy_scenario_idle with the server's idle
 # timeout shortened to DEPLOY_SHORT_TIMEOUT (3 s; empty when the server has
 # none) and EMITCGI_HEARTBEAT=1 behind BASE1, 30 behind BASE2; prints TAP
-# (29 tests) and stops everything (deploy_stop_all: the emitcgi --listen
+# (31 tests) and stops everything (deploy_stop_all: the emitcgi --listen
 # processes first).
 #
 # Servers
@@ -81,6 +81,14 @@ deploy_setup()
 	chmod 0755 "$T" || bail_out "chmod $T"
 	DEPLOY_WWW=$T/www
 	cp -R "$top_srcdir/www" "$DEPLOY_WWW" || bail_out "cannot copy www/"
+	# The socket.io client bundle, installed as docs/DEPLOY.md says.
+	DEPLOY_NODE_MODULES=${EMITCGI_NODE_MODULES:-$top_srcdir/tests/browser/node_modules}
+	DEPLOY_BUNDLE=$DEPLOY_NODE_MODULES/socket.io-client/dist/socket.io.min.js
+	if [ -f "$DEPLOY_BUNDLE" ]; then
+		mkdir -p "$DEPLOY_WWW/socket.io" &&
+			cp "$DEPLOY_BUNDLE" "$DEPLOY_WWW/socket.io/socket.io.js" ||
+			bail_out "cannot install the socket.io bundle"
+	fi
 	chmod -R a+rX "$DEPLOY_WWW"
 	DEPLOY_STATE=$T/state
 	mkdir -p "$DEPLOY_STATE" || bail_out "mkdir $DEPLOY_STATE"
@@ -615,6 +623,31 @@ deploy_scenario()
 	check_eq "both URLs agree on the count after logout (1)" "200 1 200 1" \
 		"$c1 $HTTP_STATUS $(body_get .currentUsers)"
 	integ_kill "$pa"
+	deploy_scenario_sio
+}
+
+# The real socket.io client (Node, npm socket.io-client) through this
+# server: the bundle is served, and tests/browser/sio_client.mjs passes.
+deploy_scenario_sio()
+{
+	local out=$T/sio_client.tap
+	if [ ! -f "$DEPLOY_BUNDLE" ] || ! command -v node >/dev/null 2>&1; then
+		tap_pass "socket.io client # SKIP node or socket.io-client not installed"
+		tap_pass "socket.io bundle # SKIP socket.io-client not installed"
+		return
+	fi
+	BASE_URL=$BASE1
+	api GET /socket.io/socket.io.js
+	check_eq "GET /socket.io/socket.io.js serves the client bundle (a file)" \
+		"200 $(cksum <"$DEPLOY_BUNDLE")" "$HTTP_STATUS $(cksum <"$T/last.body")"
+	if env BASE_URL="$BASE1" NODE_MODULES="$DEPLOY_NODE_MODULES" \
+		timeout 300 node "$top_srcdir/tests/browser/sio_client.mjs" \
+		>"$out" 2>&1; then
+		tap_pass "the real socket.io client: connect, count, chat both ways, recovery, connect_error"
+	else
+		tap_fail "the real socket.io client: connect, count, chat both ways, recovery, connect_error"
+		while IFS= read -r line; do diag "$line"; done <"$out"
+	fi
 }
 
 # After deploy_up with shortened timeouts: BASE1's emitcgi sends a ping

@@ -13,6 +13,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 integ_require lighttpd curl jq setpriv
 integ_init deploy-lighttpd-socket
 deploy_setup
+INTEG_WWW=$DEPLOY_WWW # its copy of www/, with the socket.io bundle
 
 DEPLOY_MULTI="two lighttpd, each with its own emitcgi --listen"
 DEPLOY_SHORT_TIMEOUT=

@@ -519,7 +519,8 @@ integ__lighttpd_conf()
 {
 	local out=$1 dir=$2 port=$3 mode=$4 backend=$5 maxprocs=$6 extra=$7
 	shift 7
-	local example=$top_srcdir/lighttpd.conf.example www=$top_srcdir/www
+	local example=$top_srcdir/lighttpd.conf.example
+	local www=${INTEG_WWW:-$top_srcdir/www} # deploy_lib.sh: its copy
 	local v e_www e_dir e_bin e_db db
 	[ -r "$example" ] || { diag "no $example"; return 1; }
 	[ -d "$www" ] || { www=$dir/www; mkdir -p "$www"; }

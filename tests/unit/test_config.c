@@ -31,6 +31,10 @@ START_TEST(test_config_defaults)
 	ck_assert_int_eq(cfg.retention, 10000);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(cfg.fcc_testing, 0);
+	ck_assert_str_eq(cfg.sio_path, "/socket.io");
+	ck_assert_int_eq(cfg.sio_ping_interval_ms, 25000);
+	ck_assert_int_eq(cfg.sio_ping_timeout_ms, 20000);
+	ck_assert_int_eq(cfg.sio_max_payload, 1000000);
 	ck_assert_str_eq(cfg.db_path, config_default_db());
 }
 END_TEST
@@ -58,6 +62,15 @@ static const struct {
 	{ "EMITCGI_BASE", "api", EC_CONFIG, NULL },
 	{ "EMITCGI_DB", "", EC_CONFIG, "EMITCGI_DB=: must be a file path" },
 	{ "EMITCGI_FCC_TESTING", "2", EC_CONFIG, NULL },
+	{ "EMITCGI_SIO_PATH", "/io", EC_OK, NULL },
+	{ "EMITCGI_SIO_PATH", "/", EC_CONFIG, "EMITCGI_SIO_PATH=/: must be a path like /socket.io (no trailing slash)" },
+	{ "EMITCGI_SIO_PATH", "/socket.io/", EC_CONFIG, NULL },
+	{ "EMITCGI_SIO_PATH", "socket.io", EC_CONFIG, NULL },
+	{ "EMITCGI_SIO_PING_INTERVAL", "300", EC_OK, NULL },
+	{ "EMITCGI_SIO_PING_INTERVAL", "10", EC_CONFIG, "EMITCGI_SIO_PING_INTERVAL=10: must be 50..3600000" },
+	{ "EMITCGI_SIO_PING_TIMEOUT", "200", EC_OK, NULL },
+	{ "EMITCGI_SIO_PING_TIMEOUT", "x", EC_CONFIG, "EMITCGI_SIO_PING_TIMEOUT=x: must be 50..3600000" },
+	{ "EMITCGI_SIO_MAX_PAYLOAD", "2000000", EC_CONFIG, "EMITCGI_SIO_MAX_PAYLOAD=2000000: must be 64..1048576" },
 };
 
 START_TEST(test_config_rows)

@@ -36,6 +36,7 @@ static const struct replay_row replay_rows[] = {
 	{"form", fuzz_form_one},
 	{"fcgi_record", fuzz_fcgi_record_one},
 	{"fcgi_params", fuzz_fcgi_params_one},
+	{"eio", fuzz_eio_one},
 };
 
 #define N_REPLAY_ROWS (sizeof(replay_rows) / sizeof(replay_rows[0]))

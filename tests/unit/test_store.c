@@ -950,6 +950,11 @@ START_TEST(test_backend_tables)
 			(const void *)(uintptr_t)be->events_trim,
 			(const void *)(uintptr_t)be->probe_write,
 			(const void *)(uintptr_t)be->user_sessions_cap,
+			(const void *)(uintptr_t)be->sio_insert,
+			(const void *)(uintptr_t)be->sio_get,
+			(const void *)(uintptr_t)be->sio_update,
+			(const void *)(uintptr_t)be->sio_expire,
+			(const void *)(uintptr_t)be->sio_pending,
 		};
 		/* optional: claims; listen_* all or none */
 		const void *const listen[] = {
@@ -1053,6 +1058,120 @@ START_TEST(test_trim)
 	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 12);
+	store_close(st);
+}
+END_TEST
+
+/* ---- Socket.IO sessions (store_sio_*) ---- */
+
+struct sio_ids {
+	int64_t v[8];
+	int n;
+};
+
+static enum ecode sio_collect_id(void *ctx, int64_t id)
+{
+	struct sio_ids *ids = ctx;
+
+	ck_assert_int_lt(ids->n, 8);
+	ids->v[ids->n++] = id;
+	return EC_OK;
+}
+
+struct sio_script {
+	struct store_sio *row;
+	int op; /* 0 insert, 1 update, 2 expire */
+	int64_t arg;
+};
+
+static enum ecode sio_tx(struct store *st, void *ctx)
+{
+	struct sio_script *s = ctx;
+
+	if (s->op == 0)
+		return store_sio_insert(st, s->row, &s->row->id);
+	if (s->op == 1)
+		return store_sio_update(st, s->row);
+	return store_sio_expire(st, s->arg);
+}
+
+START_TEST(test_sio_sessions)
+{
+	struct store *st = fixture_store();
+	static struct store_sio a, b, got;
+	struct sio_script s = { .row = &a };
+	struct sio_ids ids = { 0 };
+	int calls = 0;
+
+	store_set_commit_hook(st, count_hook, &calls);
+	snprintf(a.sid, sizeof(a.sid), "sidA");
+	a.ping_due_ms = 100;
+	a.seen_ms = 10;
+	/* joins only */
+	ck_assert_int_eq(store_sio_insert(st, &a, &a.id), EC_INTERNAL);
+	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
+	ck_assert_int_gt(a.id, 0);
+	ck_assert_int_eq(calls, 0); /* nothing queued: no wake-up */
+	b = a;
+	snprintf(b.sid, sizeof(b.sid), "sidB");
+	s.row = &b;
+	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
+	ck_assert_int_ne(a.id, b.id);
+	/* the sid is unique */
+	s.row = &got;
+	got = a;
+	ck_assert_int_ne(store_transaction(st, sio_tx, &s), EC_OK);
+
+	ck_assert_int_eq(store_sio_get(st, "sidA", &got), EC_OK);
+	ck_assert_int_eq(got.id, a.id);
+	ck_assert_int_eq(got.ping_due_ms, 100);
+	ck_assert_str_eq(got.outq, "");
+	ck_assert_int_eq(store_sio_get(st, "nope", &got), EC_NOT_FOUND);
+	ck_assert_int_eq(store_sio_get_pid(st, "", &got), EC_NOT_FOUND);
+
+	/* every column but sid is written back; packets wake the hubs */
+	a.session_id = 7;
+	snprintf(a.sock, sizeof(a.sock), "sockA");
+	snprintf(a.pid, sizeof(a.pid), "pidA");
+	a.cursor = 42;
+	a.pong_due_ms = 300;
+	a.get_ms = 55;
+	a.post_ms = 56;
+	a.closed_ms = 0;
+	a.flags = STORE_SIO_CONNECTED;
+	snprintf(a.outq, sizeof(a.outq), "40{}\x1e" "42[]");
+	s.row = &a;
+	s.op = 1;
+	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
+	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(store_sio_get_pid(st, "pidA", &got), EC_OK);
+	ck_assert_int_eq(got.id, a.id);
+	ck_assert_int_eq(got.session_id, 7);
+	ck_assert_str_eq(got.sock, "sockA");
+	ck_assert_int_eq(got.cursor, 42);
+	ck_assert_int_eq(got.pong_due_ms, 300);
+	ck_assert_int_eq(got.get_ms, 55);
+	ck_assert_int_eq(got.post_ms, 56);
+	ck_assert_int_eq(got.flags, STORE_SIO_CONNECTED);
+	ck_assert_str_eq(got.outq, "40{}\x1e" "42[]");
+	ck_assert_int_eq(store_sio_get_id(st, b.id, &got), EC_OK);
+	ck_assert_str_eq(got.sid, "sidB");
+
+	/* pending: a held GET (get_ms) with packets, only */
+	ck_assert_int_eq(store_sio_pending(st, sio_collect_id, &ids), EC_OK);
+	ck_assert_int_eq(ids.n, 1);
+	ck_assert_int_eq(ids.v[0], a.id);
+
+	/* expire: by seen_ms */
+	b.seen_ms = 1000;
+	s.row = &b;
+	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
+	ck_assert_int_eq(calls, 1); /* b has no packets */
+	s.op = 2;
+	s.arg = 500;
+	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
+	ck_assert_int_eq(store_sio_get(st, "sidA", &got), EC_NOT_FOUND);
+	ck_assert_int_eq(store_sio_get(st, "sidB", &got), EC_OK);
 	store_close(st);
 }
 END_TEST
@@ -1237,6 +1356,7 @@ int main(void)
 	tcase_add_test(tc, test_backend_tables);
 	tcase_add_test(tc, test_trim);
 	tcase_add_test(tc, test_commit_hook);
+	tcase_add_test(tc, test_sio_sessions);
 	tcase_add_test(tc, test_two_connections);
 	if (fixture_pg)
 		tcase_add_test(tc, test_notify_listen_pg);

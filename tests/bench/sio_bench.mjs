@@ -1,0 +1,133 @@
+// tests/bench/sio_bench.mjs -- the socket.io rows of `make bench`
+// (tests/bench/sio.sh runs it): N real socket.io-client 4.x sockets, all on
+// HTTP long-polling, against one server, then K events, each timed from
+// the emit to the moment the last of the N sockets has it.
+//
+//   node sio_bench.mjs server PORT
+//       Node's socket.io 4.x (npm, the lockfile's version), polling only,
+//       the lesson's server: 'user count' at each connection; POST /emit
+//       broadcasts {"event","data"} with io.emit().  Prints "listening".
+//   node sio_bench.mjs clients URL N K COOKIE EMIT_URL
+//       connects N sockets to URL (cookie: "" for none; 100 at a time),
+//       waits for every one's first 'user count', then K times POSTs {"event":"chat
+//       message","data":i} to EMIT_URL (with the cookie) and waits until
+//       all N have event i.  Prints one "result:" line.
+//
+// Node modules from $NODE_MODULES (default: tests/browser/node_modules).
+// Every wait is bounded; only 127.0.0.1.
+
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const NODE_MODULES = process.env.NODE_MODULES ||
+  path.join(path.dirname(new URL(import.meta.url).pathname), '../browser/node_modules');
+const WAIT_MS = 120000;
+const WAVE = 100;
+
+function fail(msg) {
+  console.error(`sio_bench: ${msg}`);
+  process.exit(1);
+}
+
+async function server(port) {
+  const { Server } = require(path.join(NODE_MODULES, 'socket.io'));
+  let users = 0;
+  const httpServer = http.createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/emit') {
+      res.writeHead(404).end();
+      return;
+    }
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const { event, data } = JSON.parse(body);
+      io.emit(event, { username: 'bench', message: data });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const io = new Server(httpServer, { transports: ['polling'], maxHttpBufferSize: 1e6 });
+  io.on('connection', (socket) => {
+    users++;
+    io.emit('user count', users);
+    socket.on('disconnect', () => { users--; io.emit('user count', users); });
+  });
+  httpServer.listen(Number(port), '127.0.0.1', () => console.log('listening'));
+}
+
+function pct(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+async function clients(url, n, k, cookie, emitUrl) {
+  const { io } = require(path.join(NODE_MODULES, 'socket.io-client'));
+  const sockets = [];
+  const t0 = Date.now();
+  let ready = 0;
+  const got = new Array(k).fill(0);
+  const waiters = new Map();
+  for (let i = 0; i < n; i++) {
+    // Waves of WAVE below every listen backlog (Node's 511), as the C
+    // bench does with its streams.
+    if (i > 0 && i % WAVE === 0) {
+      while (ready < i) {
+        if (Date.now() - t0 > WAIT_MS)
+          fail(`only ${ready} of ${i} sockets connected`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const s = io(url, {
+      transports: ['polling'], forceNew: true, reconnection: false,
+      extraHeaders: cookie ? { cookie } : {},
+    });
+    s.once('user count', () => { ready++; });
+    s.on('chat message', (d) => {
+      const j = d && d.message;
+      if (Number.isInteger(j) && j >= 0 && j < k && ++got[j] === n && waiters.has(j))
+        waiters.get(j)();
+    });
+    s.on('connect_error', (e) => fail(`connect_error: ${e.message}`));
+    sockets.push(s);
+  }
+  while (ready < n) {
+    if (Date.now() - t0 > WAIT_MS)
+      fail(`only ${ready} of ${n} sockets connected`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const connectMs = Date.now() - t0;
+  const lat = [];
+  for (let j = 0; j < k; j++) {
+    const all = new Promise((resolve, reject) => {
+      waiters.set(j, resolve);
+      setTimeout(() => reject(new Error(`event ${j}: ${got[j]} of ${n}`)), WAIT_MS);
+    });
+    const s0 = process.hrtime.bigint();
+    const res = await fetch(emitUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      body: JSON.stringify({ event: 'chat message', data: j }),
+    });
+    if (res.status !== 200)
+      fail(`emit: ${res.status} ${await res.text()}`);
+    if (got[j] < n)
+      await all.catch((e) => fail(e.message));
+    lat.push(Number(process.hrtime.bigint() - s0) / 1e6);
+  }
+  lat.sort((a, b) => a - b);
+  const missed = got.filter((g) => g !== n).length;
+  console.log(`result: mode=sio n=${n} k=${k} connect_ms=${connectMs} ` +
+    `p50_ms=${pct(lat, 0.5).toFixed(1)} p99_ms=${pct(lat, 0.99).toFixed(1)} ` +
+    `max_ms=${lat[lat.length - 1].toFixed(1)} missed=${missed}`);
+  for (const s of sockets)
+    s.close();
+  process.exit(0);
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === 'server')
+  await server(args[0]);
+else if (mode === 'clients')
+  await clients(args[0], Number(args[1]), Number(args[2]), args[3], args[4]);
+else
+  fail('usage: sio_bench.mjs server PORT | clients URL N K COOKIE EMIT_URL');

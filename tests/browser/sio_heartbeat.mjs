@@ -1,0 +1,80 @@
+// tests/browser/sio_heartbeat.mjs -- the time-based part of emitcgi's
+// Engine.IO v4 conformance, with the settings of the protocol's own test
+// suites (pingInterval 300 ms, pingTimeout 200 ms): the handshake announces
+// them, the server pings, a missing pong closes the session, a held GET
+// gets the close packet at the deadline, a due ping comes first in an
+// answer.  Written from docs/engine.io-protocol/v4-current.md of the
+// socket.io repository (the rest is sio_protocol.mjs, at the default
+// timings, so that a loaded machine cannot time its sessions out).
+//
+// run-node: needs socket.io-client
+// run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=200
+//
+// These cases wait for the very intervals they check (sleep is the
+// behaviour under test here).
+
+import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
+import { SEP, req, open, get, post, expectError } from './lib/eio.mjs';
+
+if (!BASE)
+  skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
+
+const PING_INTERVAL = 300, PING_TIMEOUT = 200;
+
+test('handshake: the open packet, no upgrades, the configured timings', async () => {
+  const r = await req('EIO=4&transport=polling');
+  assertEq(r.status, 200, 'status');
+  assert(r.type.startsWith('text/plain'), `content type ${r.type}`);
+  assert(r.text[0] === '0', 'open packet type');
+  const v = JSON.parse(r.text.slice(1));
+  assertEq(Object.keys(v).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades'], 'keys');
+  assert(typeof v.sid === 'string' && v.sid.length > 0, 'sid');
+  assertEq(v.upgrades, [], 'upgrades (FastCGI cannot upgrade)');
+  assertEq([v.pingInterval, v.pingTimeout, v.maxPayload], [PING_INTERVAL, PING_TIMEOUT, 1000000], 'timings');
+  const sid2 = await open();
+  assert(sid2 !== v.sid, 'each handshake a new sid');
+});
+
+test('heartbeat: the server pings, the client pongs, three rounds', async () => {
+  const sid = await open();
+  for (let i = 0; i < 3; i++) {
+    const r = await get(sid);
+    assertEq([r.status, r.text], [200, '2'], `round ${i}: ping`);
+    const p = await post(sid, '3');
+    assertEq([p.status, p.text], [200, 'ok'], `round ${i}: pong`);
+  }
+});
+
+test('heartbeat: no pong within pingTimeout closes the session', async () => {
+  const sid = await open();
+  await sleep(PING_INTERVAL + PING_TIMEOUT + 100); // the behaviour under test
+  expectError(await get(sid), 400, 1, 'GET after the deadline');
+});
+
+test('heartbeat: a held GET gets the close packet at the pong deadline', async () => {
+  const sid = await open();
+  const first = await get(sid);
+  assertEq(first.text, '2', 'the ping');
+  const r = await get(sid); // no pong: held until the deadline
+  assertEq([r.status, r.text], [200, '1'], 'close packet');
+  expectError(await get(sid), 400, 1, 'then unknown');
+});
+
+// ---- framing, POST ----
+
+test('framing: packets of one answer joined by 0x1e, ping first', async () => {
+  const u = await signIn('fr');
+  const sid = await open(u.cookie);
+  await sleep(PING_INTERVAL + 20); // a ping is due and owed
+  const p = await post(sid, '40', u.cookie);
+  assertEq([p.status, p.text], [200, 'ok'], 'connect POST');
+  const r = await get(sid, u.cookie);
+  const packets = r.text.split(SEP);
+  assertEq(packets[0], '2', 'ping');
+  assert(/^40\{"sid":"[^"]+","pid":"[^"]+"\}$/.test(packets[1]), `connect answer: ${packets[1]}`);
+  assert(/^42\["user count",\d+,"\d+"\]$/.test(packets[2]), `snapshot: ${packets[2]}`);
+  assertEq(packets.length, 3, 'three packets');
+  assertEq((await post(sid, `3${SEP}3`, u.cookie)).text, 'ok', 'two packets in one POST');
+});
+
+await done();
