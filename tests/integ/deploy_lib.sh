@@ -526,7 +526,7 @@ deploy_scenario()
 	deploy_login alice "$DEPLOY_PW" "$ja"
 	check_eq "login with the browser's Origin: 200, 1 online, session cookie" \
 		"200 alice 1 1" \
-		"$HTTP_STATUS $(body_get .username) $(body_get .currentUsers) $(grep -c emitcgi_sid "$ja")"
+		"$HTTP_STATUS $(body_get .username) $(body_get .currentUsers) $(awk '$3 == "/api" && $6 == "emitcgi_sid"' "$ja" | wc -l)"
 	BASE_URL=$BASE2
 	api GET /api/me -b "$ja"
 	check_eq "the session works through the other URL ($DEPLOY_MULTI)" \

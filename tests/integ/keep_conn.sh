@@ -44,7 +44,7 @@ api_json POST /api/register "$(json_obj username alice password "$PW")" \
 	-H "Origin: $BASE_URL"
 deploy_login alice "$PW" "$T/alice.jar"
 check_eq "alice logs in through nginx" 200 "$HTTP_STATUS"
-SID=$(awk '$6 == "emitcgi_sid" { print $7 }' "$T/alice.jar")
+SID=$(awk '$6 == "emitcgi_sid" { print $7; exit }' "$T/alice.jar")
 COOKIE="HTTP_COOKIE=emitcgi_sid=$SID"
 api GET /api/count
 last=$(body_get .lastEventId)

@@ -57,7 +57,7 @@ integ_start_lighttpd --mode socket --backend "unix:$SOCK" ||
 register alice "$PW"
 login alice "$PW" "$T/alice.jar"
 check_eq "alice logs in" 200 "$HTTP_STATUS"
-SID=$(awk '$6 == "emitcgi_sid" { print $7 }' "$T/alice.jar")
+SID=$(awk '$6 == "emitcgi_sid" { print $7; exit }' "$T/alice.jar")
 [ -n "$SID" ] || bail_out "no session cookie"
 COOKIE="HTTP_COOKIE=emitcgi_sid=$SID"
 
