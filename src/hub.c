@@ -18,11 +18,13 @@
  *
  * This file owns: the cross-thread queue (the only state shared with
  * other threads: a mutex; counters and flags are atomics), adoption, the
- * waiters' lifetime, the store check (event_ring.c reads and keeps the
- * events), the loop callbacks, the timers that are not a policy's
- * (closing, touch, stop) and the API.  It never writes to or reads from a
- * connection: sink.h does, and hub_waiter_status() is the one place a
- * sink's status becomes a wait for EPOLLOUT, a drop or a close.
+ * store check (event_ring.c reads and keeps the events), the loop
+ * callbacks, the timers that are not a policy's (closing, touch, stop)
+ * and the API.  A waiter's lifetime and the policy table are in
+ * hub_waiter.c, the per-session and per-user counts in hub_caps.c.  It
+ * never writes to or reads from a connection: sink.h does, and
+ * hub_waiter_status() is the one place a sink's status becomes a wait for
+ * EPOLLOUT, a drop or a close.
  *
  * Delivery is by cursor: pumping a waiter sends the events after its
  * cursor and advances the cursor past each one written or queued, so each
@@ -40,8 +42,9 @@
  * May call: sink.h, event_ring.h, loop.h, notify.h, store.h (the last id
  * only), clock.h, log.h; never a socket call, never SQL.
  *
- * To extend: a new kind of waiter is a policy (hub_int.h), a new kind of
- * connection a sink (sink.h); lifetime, timers and the queue stay here.
+ * To extend: a new kind of waiter is a policy (hub_int.h, its line in
+ * hub_waiter.c's table), a new kind of connection a sink (sink.h); the
+ * timers and the queue stay here.
  */
 #include "autoconfig.h"
 
@@ -55,283 +58,13 @@
 #include "hub_int.h"
 #include "log.h"
 #include "notify.h"
-#include "store.h"
 
 #define HUB_READ_ROUND 2048	   /* events read before pumping */
-#define HUB_CLOSE_MS 5000	   /* for an ended waiter's last bytes */
 #define HUB_STOP_FLUSH_MS 1000	   /* for all of them at hub_stop() */
 #define HUB_STOP_TRANSPORT_MS 3000 /* for requests in the transport's hands */
 #define HUB_DEFAULT_CHECK_MS 1000
 #define HUB_DEFAULT_HEARTBEAT_MS 15000
 #define HUB_DEFAULT_STREAM_MAX_MS 600000
-
-/* ---- waiters per session and per user (issue 9), under hub->mu ----
- *
- * One table for both: key 2*session_id or 2*user_id+1, linear probing,
- * deletion by backward shift (Knuth 6.4 algorithm R), so no tombstones.
- * Sized at hub_new() for twice max_waiters keys: never full. */
-
-static size_t hub_count_find(struct hub *hub, int64_t key)
-{
-	size_t i = (size_t)((uint64_t)key * 0x9E3779B97F4A7C15ULL) &
-		   hub->counts_mask;
-
-	while (hub->counts[i].key && hub->counts[i].key != key)
-		i = (i + 1) & hub->counts_mask;
-	return i;
-}
-
-static int hub_count_get(struct hub *hub, int64_t key)
-{
-	return hub->counts ? hub->counts[hub_count_find(hub, key)].n : 0;
-}
-
-static void hub_count_add(struct hub *hub, int64_t key, int d)
-{
-	size_t i, j, k;
-
-	if (!hub->counts)
-		return;
-	i = hub_count_find(hub, key);
-	hub->counts[i].key = key;
-	hub->counts[i].n += d;
-	if (hub->counts[i].n > 0)
-		return;
-	/* Remove i, shifting back the entries whose probe passed it. */
-	hub->counts[i].key = 0;
-	hub->counts[i].n = 0;
-	for (j = (i + 1) & hub->counts_mask; hub->counts[j].key;
-	     j = (j + 1) & hub->counts_mask) {
-		k = (size_t)((uint64_t)hub->counts[j].key *
-			     0x9E3779B97F4A7C15ULL) &
-		    hub->counts_mask;
-		if ((j > i && (k <= i || k > j)) ||
-		    (j < i && k <= i && k > j)) {
-			hub->counts[i] = hub->counts[j];
-			hub->counts[j].key = 0;
-			hub->counts[j].n = 0;
-			i = j;
-		}
-	}
-}
-
-static bool hub_count_room(struct hub *hub, int64_t session_id, int64_t user_id)
-{
-	if (hub->opts.max_per_session > 0 && session_id > 0 &&
-	    hub_count_get(hub, 2 * session_id) >= hub->opts.max_per_session)
-		return false;
-	if (hub->opts.max_per_user > 0 && user_id > 0 &&
-	    hub_count_get(hub, 2 * user_id + 1) >= hub->opts.max_per_user)
-		return false;
-	return true;
-}
-
-static void hub_count_claim(struct hub *hub, const struct waiter *w)
-{
-	if (w->session_id > 0)
-		hub_count_add(hub, 2 * w->session_id, 1);
-	if (w->user_id > 0)
-		hub_count_add(hub, 2 * w->user_id + 1, 1);
-}
-
-static void hub_count_release(struct hub *hub, const struct waiter *w)
-{
-	if (w->session_id > 0)
-		hub_count_add(hub, 2 * w->session_id, -1);
-	if (w->user_id > 0)
-		hub_count_add(hub, 2 * w->user_id + 1, -1);
-}
-
-/* One entry per enum hub_kind. */
-static const struct hub_policy *const hub_policies[HUB_KINDS] = {
-	[HUB_SSE] = &hub_sse_policy,
-	[HUB_POLL] = &hub_poll_policy,
-	[HUB_SIO] = &hub_sio_policy,
-};
-
-static const struct hub_policy *hub_policy(const struct waiter *w)
-{
-	return hub_policies[w->kind];
-}
-
-/* ---- waiter lifetime ---- */
-
-/* PARKED -> out of every list and timer (the caller files it again). */
-static void hub_waiter_unpark(struct hub *hub, struct waiter *w)
-{
-	if (w->state == HUB_WAITER_QUEUED) {
-		list_del(&w->link);
-		return;
-	}
-	if (w->state != HUB_WAITER_PARKED) {
-		if (w->state == HUB_WAITER_CLOSING)
-			list_del(&w->link);
-		return;
-	}
-	list_del(&w->link);
-	hub_policy(w)->unpark(hub, w);
-	atomic_fetch_sub(&hub->st_parked[w->kind], 1);
-}
-
-void hub_waiter_close(struct hub *hub, struct waiter *w)
-{
-	if (w->state == HUB_WAITER_DEAD)
-		return;
-	hub_waiter_unpark(hub, w);
-	loop_io_stop(hub->loop, &w->sink.io);
-	sink_close(&w->sink);
-	if (w->flags & HUB_WAITER_HAS_IN) {
-		struct hub_waiter_raw *r =
-			container_of(w, struct hub_waiter_raw, w);
-
-		loop_io_stop(hub->loop, &r->in_io);
-		sink_raw_close_fd(r->in_io.fd);
-	}
-	w->state = HUB_WAITER_DEAD;
-	list_append(&hub->dead, &w->link);
-	pthread_mutex_lock(&hub->mu);
-	hub_count_release(hub, w);
-	pthread_mutex_unlock(&hub->mu);
-	atomic_fetch_sub(&hub->n_waiters, 1);
-}
-
-static void hub_waiter_free(struct waiter *w)
-{
-	sink_free(&w->sink);
-	free(w); /* a struct hub_waiter_raw starts with its waiter */
-}
-
-void hub_waiter_done(struct hub *hub, struct waiter *w)
-{
-	int fd;
-
-	if (w->state == HUB_WAITER_DEAD)
-		return;
-	/* A partial record read from the web server would leave the next
-	 * request misaligned: such a connection is not kept. */
-	if (!(w->flags & HUB_WAITER_KEEP) || !hub->opts.give_back ||
-	    w->sink.in || sink_pending(&w->sink)) {
-		hub_waiter_close(hub, w);
-		return;
-	}
-	hub_waiter_unpark(hub, w);
-	loop_io_forget(&w->sink.io); /* the transport takes the fd over */
-	fd = sink_detach(&w->sink);
-	w->state = HUB_WAITER_DEAD;
-	list_append(&hub->dead, &w->link);
-	/* Its slot of the session's and the user's caps is free again, as
-	 * in hub_waiter_close(): a kept connection is no waiter any more. */
-	pthread_mutex_lock(&hub->mu);
-	hub_count_release(hub, w);
-	pthread_mutex_unlock(&hub->mu);
-	atomic_fetch_sub(&hub->n_waiters, 1);
-	hub->opts.give_back(hub->opts.transport_ctx, fd);
-}
-
-void hub_waiter_finish(struct hub *hub, struct waiter *w)
-{
-	if (w->state == HUB_WAITER_DEAD)
-		return;
-	if (!sink_pending(&w->sink)) {
-		hub_waiter_done(hub, w);
-		return;
-	}
-	hub_waiter_unpark(hub, w);
-	w->state = HUB_WAITER_CLOSING;
-	w->deadline_ms = clock_mono_ms() + HUB_CLOSE_MS;
-	list_append(&hub->closing, &w->link);
-}
-
-/* Asks for EPOLLOUT while bytes are pending. */
-static void hub_waiter_want_out(struct hub *hub, struct waiter *w, bool want)
-{
-	if (w->state == HUB_WAITER_DEAD || w->state == HUB_WAITER_QUEUED)
-		return;
-	if (w->flags & HUB_WAITER_NOEPOLL) {
-		/* A regular file never fills up; if it did, no one can
-		 * wait for it. */
-		if (want)
-			hub_waiter_close(hub, w);
-		return;
-	}
-	if (loop_io_start(hub->loop, &w->sink.io,
-			  sink_events(&w->sink) | (want ? EPOLLOUT : 0)) !=
-	    EC_OK) {
-		log_warn("hub: epoll_ctl: %s", strerror(errno));
-		hub_waiter_close(hub, w);
-	}
-}
-
-bool hub_waiter_status(struct hub *hub, struct waiter *w, enum sink_status st)
-{
-	switch (st) {
-	case SINK_OK:
-		break;
-	case SINK_PENDING:
-		hub_waiter_want_out(hub, w, true);
-		break;
-	case SINK_FULL:
-		if (w->state == HUB_WAITER_DEAD)
-			break;
-		log_info("hub: dropping a waiter that cannot keep up");
-		atomic_fetch_add(&hub->st_dropped, 1);
-		hub_waiter_close(hub, w);
-		break;
-	case SINK_BROKEN:
-	case SINK_ABORTED:
-		hub_waiter_close(hub, w);
-		break;
-	}
-	return w->state != HUB_WAITER_DEAD;
-}
-
-void hub_waiter_send(struct hub *hub, struct waiter *w, const void *data,
-		     size_t len, bool end)
-{
-	struct sink_batch b;
-
-	sink_batch_init(&b, &w->sink);
-	if (len > 0)
-		hub_waiter_status(hub, w,
-				  sink_deliver(&b, data, len, SINK_NO_HOLD));
-	if (end)
-		hub_waiter_status(hub, w, sink_end(&b));
-	hub_waiter_status(hub, w, sink_flush(&b));
-}
-
-void hub_waiter_end(struct hub *hub, struct waiter *w)
-{
-	if (w->state != HUB_WAITER_PARKED && w->state != HUB_WAITER_QUEUED)
-		return;
-	hub_waiter_send(hub, w, NULL, 0, true);
-	hub_waiter_finish(hub, w);
-}
-
-/* Writes what is pending (EPOLLOUT); a CLOSING waiter is done after. */
-static void hub_waiter_drain(struct hub *hub, struct waiter *w)
-{
-	enum sink_status st;
-
-	if (!sink_pending(&w->sink) || w->state == HUB_WAITER_DEAD)
-		return;
-	w->flags &= (uint8_t)~HUB_WAITER_STALLED; /* it takes bytes */
-	st = sink_drain(&w->sink);
-	if (st != SINK_OK)
-		hub_waiter_status(hub, w, st);
-	else if (w->state == HUB_WAITER_CLOSING)
-		hub_waiter_done(hub, w);
-	else
-		hub_waiter_want_out(hub, w, false);
-}
-
-/* Sends a waiter what it lacks, through its policy. */
-static void hub_waiter_pump(struct hub *hub, struct waiter *w)
-{
-	if (w->state != HUB_WAITER_PARKED || sink_pending(&w->sink) ||
-	    w->cursor >= hub->ring.last_id)
-		return;
-	hub_policy(w)->pump(hub, w);
-}
 
 /* ---- delivery ---- */
 

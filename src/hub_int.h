@@ -13,8 +13,8 @@
  *
  * To add a kind of waiter (a socket.io poll, say): a value of enum
  * hub_kind in hub.h, a file hub_<kind>.c with one struct hub_policy, its
- * line in hub_policies[] (hub.c) and HUB_KINDS.  A new kind of connection
- * is a sink (sink.h), not a policy.
+ * line in hub_policies[] (hub_waiter.c) and HUB_KINDS.  A new kind of
+ * connection is a sink (sink.h), not a policy.
  */
 #ifndef EMITCGI_HUB_INT_H
 #define EMITCGI_HUB_INT_H
@@ -169,5 +169,20 @@ void hub_waiter_finish(struct hub *hub, struct waiter *w);
 void hub_waiter_done(struct hub *hub, struct waiter *w);
 /* Closes the connection at once, without another byte; frees later. */
 void hub_waiter_close(struct hub *hub, struct waiter *w);
+
+/* hub_caps.c: waiters per session and per user (issue 9); under hub->mu. */
+bool hub_count_room(struct hub *hub, int64_t session_id, int64_t user_id);
+void hub_count_claim(struct hub *hub, const struct waiter *w);
+void hub_count_release(struct hub *hub, const struct waiter *w);
+
+/* hub_waiter.c: the policy of w's kind, and the steps of its life that
+ * hub.c drives (see hub_waiter.c). */
+extern const struct hub_policy *const hub_policies[HUB_KINDS];
+const struct hub_policy *hub_policy(const struct waiter *w);
+void hub_waiter_unpark(struct hub *hub, struct waiter *w);
+void hub_waiter_free(struct waiter *w);
+void hub_waiter_want_out(struct hub *hub, struct waiter *w, bool want);
+void hub_waiter_drain(struct hub *hub, struct waiter *w);
+void hub_waiter_pump(struct hub *hub, struct waiter *w);
 
 #endif
