@@ -5,7 +5,10 @@
 // gets the close packet at the deadline, a due ping comes first in an
 // answer.  Written from docs/engine.io-protocol/v4-current.md of the
 // socket.io repository (the rest is sio_protocol.mjs, at the default
-// timings, so that a loaded machine cannot time its sessions out).
+// timings, so that a loaded machine cannot time its sessions out).  The
+// cases where the client itself must answer within pingTimeout (a pong
+// after each ping, a POST right after a ping is due) are in
+// sio_pingpong.mjs: a client slowed by a loaded machine must not fail them.
 //
 // run-node: needs socket.io-client
 // run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=200
@@ -35,16 +38,6 @@ test('handshake: the open packet, no upgrades, the configured timings', async ()
   assert(sid2 !== v.sid, 'each handshake a new sid');
 });
 
-test('heartbeat: the server pings, the client pongs, three rounds', async () => {
-  const sid = await open();
-  for (let i = 0; i < 3; i++) {
-    const r = await get(sid);
-    assertEq([r.status, r.text], [200, '2'], `round ${i}: ping`);
-    const p = await post(sid, '3');
-    assertEq([p.status, p.text], [200, 'ok'], `round ${i}: pong`);
-  }
-});
-
 test('heartbeat: no pong within pingTimeout closes the session', async () => {
   const sid = await open();
   await sleep(PING_INTERVAL + PING_TIMEOUT + 100); // the behaviour under test
@@ -58,23 +51,6 @@ test('heartbeat: a held GET gets the close packet at the pong deadline', async (
   const r = await get(sid); // no pong: held until the deadline
   assertEq([r.status, r.text], [200, '1'], 'close packet');
   expectError(await get(sid), 400, 1, 'then unknown');
-});
-
-// ---- framing, POST ----
-
-test('framing: packets of one answer joined by 0x1e, ping first', async () => {
-  const u = await signIn('fr');
-  const sid = await open(u.cookie);
-  await sleep(PING_INTERVAL + 20); // a ping is due and owed
-  const p = await post(sid, '40', u.cookie);
-  assertEq([p.status, p.text], [200, 'ok'], 'connect POST');
-  const r = await get(sid, u.cookie);
-  const packets = r.text.split(SEP);
-  assertEq(packets[0], '2', 'ping');
-  assert(/^40\{"sid":"[^"]+","pid":"[^"]+"\}$/.test(packets[1]), `connect answer: ${packets[1]}`);
-  assert(/^42\["user count",\d+,"\d+"\]$/.test(packets[2]), `snapshot: ${packets[2]}`);
-  assertEq(packets.length, 3, 'three packets');
-  assertEq((await post(sid, `3${SEP}3`, u.cookie)).text, 'ok', 'two packets in one POST');
 });
 
 await done();
