@@ -13,6 +13,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,7 +21,9 @@
 #include "auth.h"
 #include "clock.h"
 #include "eio.h"
+#include "guard.h"
 #include "log.h"
+#include "metrics.h"
 #include "presence.h"
 #include "store.h"
 
@@ -168,6 +171,28 @@ out:
 	return rc;
 }
 
+struct api_sio_emit {
+	const struct config *cfg;
+	const char *addr;
+};
+
+/* The limits of POST /emit (api_stream.c), per session and per address,
+ * for a client's socket.io events: the same path, the same rules. */
+static bool api_sio_emit_allowed(void *arg, int64_t session_id)
+{
+	const struct api_sio_emit *e = arg;
+	int64_t now = clock_mono_ms();
+	char key[24];
+	int retry_s;
+
+	snprintf(key, sizeof(key), "%lld", (long long)session_id);
+	if (guard_rate(e->cfg, GUARD_EMIT_SESSION, key, now, &retry_s) &&
+	    guard_rate(e->cfg, GUARD_EMIT_ADDR, e->addr, now, &retry_s))
+		return true;
+	metrics_inc(METRIC_RATE_LIMITED);
+	return false;
+}
+
 enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
 			  enum ecode pre_rc, struct response *res,
 			  struct api_wait *wait, bool *parked)
@@ -178,8 +203,12 @@ enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
 	bool signed_in = false;
 	enum ecode rc;
 
+	struct api_sio_emit emit = { ctx->cfg, guard_addr(req) };
+
 	*parked = false;
 	api_sio_settings(ctx->cfg, &set);
+	set.emit_allowed = api_sio_emit_allowed;
+	set.emit_ctx = &emit;
 	if (pre_rc == EC_TOO_LARGE) {
 		response_status(res, 413);
 		return EC_OK;

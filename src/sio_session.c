@@ -620,6 +620,11 @@ static enum ecode sio_client_event(struct store *st, struct sio_tx *t,
 		result = EC_UNAUTHORIZED;
 		goto ack;
 	}
+	if (t->set->emit_allowed &&
+	    !t->set->emit_allowed(t->set->emit_ctx, t->user->id)) {
+		result = EC_RATE_LIMITED;
+		goto ack;
+	}
 	result = io_emit_client(st, t->user->username,
 				json_object_get_string(name_obj), data, &id);
 	/* The rules' refusals are the client's answer; a store failure

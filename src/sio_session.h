@@ -46,6 +46,11 @@ struct sio_settings {
 	int64_t recovery_ms; /* a closed session's pid recovers this long */
 	/* The text of an error code, for error acks (api.c's table). */
 	const char *(*error_text)(enum ecode rc);
+	/* May session_id emit one more event now?  The rate limits of POST
+	 * /emit (issue 9), asked before every client event; a refusal is
+	 * acked as rate_limited.  NULL: no limit. */
+	bool (*emit_allowed)(void *ctx, int64_t session_id);
+	void *emit_ctx;
 };
 
 enum sio_get_result {

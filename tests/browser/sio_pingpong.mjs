@@ -11,7 +11,11 @@
 // sio_heartbeat.mjs checks the 200 ms deadline itself.
 //
 // run-node: needs socket.io-client
-// run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=3000
+// run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=3000 EMITCGI_RATE_EMIT=2
+//
+// It also checks that a client's socket.io events are held to the rate
+// limit of POST /api/emit (EMITCGI_RATE_EMIT=2 a minute per session here):
+// the same path, the same rules (issue 11 on top of issue 9).
 
 import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
 import { SEP, open, get, post } from './lib/eio.mjs';
@@ -46,6 +50,25 @@ test('framing: packets of one answer joined by 0x1e, ping first', async () => {
   assert(/^42\["user count",\d+,"\d+"\]$/.test(packets[2]), `snapshot: ${packets[2]}`);
   assertEq(packets.length, 3, 'three packets');
   assertEq((await post(sid, `3${SEP}3`, u.cookie)).text, 'ok', 'two packets in one POST');
+});
+
+// ---- client events and the rate limit of POST /emit ----
+
+test('socket.io: client events beyond EMITCGI_RATE_EMIT are acked rate_limited', async () => {
+  const u = await signIn('rl');
+  const sid = await open(u.cookie);
+  await post(sid, '40', u.cookie);
+  const c = await get(sid, u.cookie);
+  assert(c.text.split(SEP).some((x) => x.startsWith('40{')), `connected: ${c.text}`);
+  const msgs = [1, 2, 3].map((n) => `42${n}["chat message","m${n}"]`).join(SEP);
+  assertEq((await post(sid, msgs, u.cookie)).text, 'ok', 'three events in one POST');
+  const acks = {};
+  for (let i = 0; i < 5 && Object.keys(acks).length < 3; i++)
+    for (const x of (await get(sid, u.cookie)).text.split(SEP))
+      if (/^43[123]\[/.test(x)) acks[x[2]] = JSON.parse(x.slice(3))[0];
+  assert(acks[1] && typeof acks[1].id === 'number', `first acked with its id: ${JSON.stringify(acks)}`);
+  assert(acks[2] && typeof acks[2].id === 'number', `second acked with its id: ${JSON.stringify(acks)}`);
+  assertEq(acks[3] && acks[3].error, 'rate_limited', 'the third: rate_limited');
 });
 
 await done();
