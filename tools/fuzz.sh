@@ -33,6 +33,9 @@ deps()
 	request) echo utf8 form json request response router buf ;;
 	form) echo utf8 form json buf ;;
 	fcgi_record) echo fcgi_record buf ;;
+	fcgi_params) echo fcgi_params buf ;;
+	eio) echo eio sio json utf8 buf ;;
+	*) echo "fuzz: tools/fuzz.sh does not know what fuzz_$1 needs" >&2 ;;
 	esac
 }
 
