@@ -48,7 +48,7 @@ done)
 $bad"
 
 # shellcheck disable=SC2086
-bad=$(hits 'sqlite3_[a-z0-9_]+|<sqlite3\.h>' $files | grep -vE '^src/store/sqlite[a-z_]*\.c$')
+bad=$(hits 'sqlite3_[a-z0-9_]+|<sqlite3\.h>' $files | grep -vE '^src/store/sqlite[a-z_]*\.[ch]$')
 [ -z "$bad" ] || fail "sqlite3_ outside the SQLite store (src/store/sqlite*.c): $bad"
 
 # shellcheck disable=SC2086

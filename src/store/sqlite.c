@@ -1,6 +1,8 @@
-/* sqlite.c -- the SQLite backend: store_backend_sqlite (backend.h).
+/* sqlite.c -- the SQLite backend: store_backend_sqlite (backend.h); this
+ * file owns the connection, its statements, transactions and migrations,
+ * sqlite_ops.c the primitives and the table (sqlite_int.h between them).
  *
- * The only file that includes sqlite3.h.  A struct store_sqlite is one
+ * Only the sqlite*.c files include sqlite3.h.  A struct store_sqlite is one
  * SQLite connection plus the statements prepared on it, for one thread.
  * It executes SQL and returns data and statuses; transactions, the commit
  * hook and every rule about presence and events are above it (store.c,
@@ -18,7 +20,7 @@
  *   anything is read, so counts read inside are the counts at the commit.
  * - Connections are in WAL mode with a busy timeout and foreign keys on.
  * - Statements are prepared once (lazily, SQLITE_PREPARE_PERSISTENT) and
- *   always left reset with their bindings cleared (stmt_done()).
+ *   always left reset with their bindings cleared (sqlite_stmt_done()).
  * - A listing whose callback may write (sessions_stale) is read to the end
  *   before the first callback: stepping a SELECT while the same connection
  *   updates the rows under it is undefined (SQLite docs, sqlite3_step).
@@ -27,48 +29,31 @@
  * - Errors: SQLITE_BUSY/LOCKED -> EC_DB_BUSY, a unique constraint on a user
  *   name -> EC_USERNAME_TAKEN, READONLY/FULL/CORRUPT (and NOTADB)/IOERR
  *   (and CANTOPEN) -> EC_DB_READONLY/FULL/CORRUPT/IOERR, anything else ->
- *   EC_DB; sqlite3_errmsg() is logged where it happens (db_error()).
+ *   EC_DB; sqlite3_errmsg() is logged where it happens (sqlite_db_error()).
  * - store_max_bytes() (EMITCGI_DB_MAX_MB) becomes PRAGMA max_page_count on
  *   every connection: past it a write fails SQLITE_FULL, as on a full disk.
  *
  * To add a query: add a STMT_ id and its SQL to the two tables below, run
- * it with stmt_bind() (and stmt_step()/stmt_exec()), finish with
- * stmt_done().  Schema changes go in a new sql/sqlite/NNN-*.sql
- * (docs/STORE.md).
+ * it with sqlite_stmt_bind() (and sqlite_stmt_step()/sqlite_stmt_exec()),
+ * finish with sqlite_stmt_done().  Schema changes go in a new
+ * sql/sqlite/NNN-*.sql (docs/STORE.md).
  */
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
-#include "backend.h"
 #include "log.h"
+#include "sqlite_int.h"
 #include "sqlite_migrations.h"
-#include "sqlite_stmt.h"
 
 #define STORE_SQLITE_BUSY_TIMEOUT_MS 5000
 /* Pause between attempts to switch a new database to WAL (set_pragmas()). */
 #define STORE_SQLITE_WAL_RETRY_MS 10
-/* sessions_stale collects this many sessions per allocation step. */
-#define STORE_SQLITE_STALE_CHUNK 16
 #define STORE_SQLITE_SYNCHRONOUS "FULL"
-
-struct store_sqlite {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STMT__COUNT];
-};
-
-static struct store_sqlite *conn_of(struct store_conn *c)
-{
-	return (struct store_sqlite *)c;
-}
 
 /* ---- errors and statements ---- */
 
@@ -102,7 +87,7 @@ static enum ecode db_code(int rc)
 }
 
 /* Logs what failed with SQLite's message and maps rc to an ecode. */
-static enum ecode db_error(struct store_sqlite *q, int rc, const char *what)
+enum ecode sqlite_db_error(struct store_sqlite *q, int rc, const char *what)
 {
 	log_error("store: %s: %s (%d)", what,
 		  q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc), rc);
@@ -111,7 +96,7 @@ static enum ecode db_error(struct store_sqlite *q, int rc, const char *what)
 
 /* The error of a step is handled where it happened, so reset's echo of it
  * is not news. */
-static void stmt_done(sqlite3_stmt *s)
+void sqlite_stmt_done(sqlite3_stmt *s)
 {
 	if (s) {
 		(void)sqlite3_reset(s);
@@ -122,7 +107,7 @@ static void stmt_done(sqlite3_stmt *s)
 /* Gets statement id (prepared on first use) and binds its parameters in
  * order from the arguments: 't' a const char * (text), 'i' an int64_t.
  * On error nothing is left bound. */
-static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
+enum ecode sqlite_stmt_bind(struct store_sqlite *q, enum stmt_id id,
 			    sqlite3_stmt **out, const char *types, ...)
 {
 	sqlite3_stmt *s;
@@ -136,7 +121,7 @@ static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
 					NULL);
 		if (rc != SQLITE_OK) {
 			q->stmt[id] = NULL;
-			return db_error(q, rc, sqlite_stmt_sql[id]);
+			return sqlite_db_error(q, rc, sqlite_stmt_sql[id]);
 		}
 	}
 	s = q->stmt[id];
@@ -150,8 +135,8 @@ static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
 						  va_arg(ap, int64_t));
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		stmt_done(s);
-		return db_error(q, rc, "bind");
+		sqlite_stmt_done(s);
+		return sqlite_db_error(q, rc, "bind");
 	}
 	*out = s;
 	return EC_OK;
@@ -159,32 +144,32 @@ static enum ecode stmt_bind(struct store_sqlite *q, enum stmt_id id,
 
 /* One step: *row tells SQLITE_ROW from SQLITE_DONE; anything else is
  * logged and returned as an ecode. */
-static enum ecode stmt_step(struct store_sqlite *q, sqlite3_stmt *s, bool *row)
+enum ecode sqlite_stmt_step(struct store_sqlite *q, sqlite3_stmt *s, bool *row)
 {
 	int rc = sqlite3_step(s);
 
 	*row = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return EC_OK;
-	return db_error(q, rc, sqlite3_sql(s));
+	return sqlite_db_error(q, rc, sqlite3_sql(s));
 }
 
 /* Runs a bound statement without result rows and resets it. */
-static enum ecode stmt_exec(struct store_sqlite *q, sqlite3_stmt *s)
+enum ecode sqlite_stmt_exec(struct store_sqlite *q, sqlite3_stmt *s)
 {
 	bool row;
-	enum ecode rc = stmt_step(q, s, &row);
+	enum ecode rc = sqlite_stmt_step(q, s, &row);
 
-	stmt_done(s);
+	sqlite_stmt_done(s);
 	return rc;
 }
 
 /* The first row of a bound query: EC_NOT_FOUND if none.  Leaves s on the
- * row (or reset, on error) for the caller's stmt_done(). */
-static enum ecode stmt_row(struct store_sqlite *q, sqlite3_stmt *s)
+ * row (or reset, on error) for the caller's sqlite_stmt_done(). */
+enum ecode sqlite_stmt_row(struct store_sqlite *q, sqlite3_stmt *s)
 {
 	bool row;
-	enum ecode rc = stmt_step(q, s, &row);
+	enum ecode rc = sqlite_stmt_step(q, s, &row);
 
 	if (rc == EC_OK && !row)
 		rc = EC_NOT_FOUND;
@@ -192,15 +177,15 @@ static enum ecode stmt_row(struct store_sqlite *q, sqlite3_stmt *s)
 }
 
 /* A query with no parameters that answers one row of integers. */
-static enum ecode query_i64s(struct store_sqlite *q, enum stmt_id id,
+enum ecode sqlite_query_i64s(struct store_sqlite *q, enum stmt_id id,
 			     int64_t *a, int64_t *b)
 {
 	sqlite3_stmt *s;
 	enum ecode rc;
 
-	if ((rc = stmt_bind(q, id, &s, "")) != EC_OK)
+	if ((rc = sqlite_stmt_bind(q, id, &s, "")) != EC_OK)
 		return rc;
-	if ((rc = stmt_row(q, s)) == EC_NOT_FOUND) {
+	if ((rc = sqlite_stmt_row(q, s)) == EC_NOT_FOUND) {
 		log_error("store: %s: no row", sqlite_stmt_sql[id]);
 		rc = EC_DB;
 	}
@@ -209,12 +194,12 @@ static enum ecode query_i64s(struct store_sqlite *q, enum stmt_id id,
 		if (b)
 			*b = sqlite3_column_int64(s, 1);
 	}
-	stmt_done(s);
+	sqlite_stmt_done(s);
 	return rc;
 }
 
 /* Copies a text column into dst[size]; EC_DB if it does not fit. */
-static enum ecode column_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
+enum ecode sqlite_column_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
 {
 	const unsigned char *v = sqlite3_column_text(s, col);
 	size_t len = (size_t)sqlite3_column_bytes(s, col);
@@ -237,60 +222,63 @@ static enum ecode column_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
 
 /* A row of the session queries: id, user_id, username, online,
  * last_seen_ms, expires_ms. */
-static enum ecode column_session(sqlite3_stmt *s, struct store_session *out)
+enum ecode sqlite_column_session(sqlite3_stmt *s, struct store_session *out)
 {
 	out->id = sqlite3_column_int64(s, 0);
 	out->user_id = sqlite3_column_int64(s, 1);
 	out->online = sqlite3_column_int64(s, 3) != 0;
 	out->last_seen_ms = sqlite3_column_int64(s, 4);
 	out->expires_ms = sqlite3_column_int64(s, 5);
-	return column_copy(s, 2, out->username, sizeof(out->username));
+	return sqlite_column_copy(s, 2, out->username, sizeof(out->username));
 }
 
 /* ---- transactions ---- */
 
-static enum ecode sqlite_begin(struct store_conn *c, bool write)
+enum ecode sqlite_begin(struct store_conn *c, bool write)
 {
-	struct store_sqlite *q = conn_of(c);
+	struct store_sqlite *q = sqlite_conn_of(c);
 	sqlite3_stmt *s;
 	enum ecode rc;
 
-	rc = stmt_bind(q, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN, &s, "");
-	return rc != EC_OK ? rc : stmt_exec(q, s);
+	rc = sqlite_stmt_bind(q, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN, &s,
+			      "");
+	return rc != EC_OK ? rc : sqlite_stmt_exec(q, s);
 }
 
-static void sqlite_rollback(struct store_conn *c)
+void sqlite_rollback(struct store_conn *c)
 {
-	struct store_sqlite *q = conn_of(c);
+	struct store_sqlite *q = sqlite_conn_of(c);
 	sqlite3_stmt *s;
 
 	if (sqlite3_get_autocommit(q->db))
 		return; /* SQLite rolled back already (e.g. SQLITE_FULL) */
-	if (stmt_bind(q, STMT_ROLLBACK, &s, "") == EC_OK)
-		(void)stmt_exec(q, s); /* logged there; nothing more to do */
+	if (sqlite_stmt_bind(q, STMT_ROLLBACK, &s, "") == EC_OK)
+		(void)sqlite_stmt_exec(
+			q, s); /* logged there; nothing more to do */
 }
 
-static enum ecode sqlite_commit(struct store_conn *c)
+enum ecode sqlite_commit(struct store_conn *c)
 {
-	struct store_sqlite *q = conn_of(c);
+	struct store_sqlite *q = sqlite_conn_of(c);
 	sqlite3_stmt *s;
 	enum ecode rc;
 
-	rc = stmt_bind(q, STMT_COMMIT, &s, "");
-	return rc != EC_OK ? rc : stmt_exec(q, s);
+	rc = sqlite_stmt_bind(q, STMT_COMMIT, &s, "");
+	return rc != EC_OK ? rc : sqlite_stmt_exec(q, s);
 }
 
 /* ---- opening, migrations ---- */
 
-static int sqlite_schema_version(void)
+int sqlite_schema_version(void)
 {
 	return sqlite_migrations_count;
 }
 
-static enum ecode sqlite_read_version(struct store_conn *c, int *version)
+enum ecode sqlite_read_version(struct store_conn *c, int *version)
 {
 	int64_t v;
-	enum ecode rc = query_i64s(conn_of(c), STMT_USER_VERSION, &v, NULL);
+	enum ecode rc = sqlite_query_i64s(sqlite_conn_of(c), STMT_USER_VERSION,
+					  &v, NULL);
 
 	if (rc == EC_OK)
 		*version = (int)v;
@@ -330,7 +318,8 @@ static enum ecode set_max_pages(struct store_sqlite *q, const char *path)
 
 	if (max_bytes <= 0)
 		return EC_OK;
-	if ((rc = query_i64s(q, STMT_PAGE_SIZE, &page_size, NULL)) != EC_OK)
+	if ((rc = sqlite_query_i64s(q, STMT_PAGE_SIZE, &page_size, NULL)) !=
+	    EC_OK)
 		return rc;
 	if (page_size <= 0)
 		return EC_DB;
@@ -424,14 +413,14 @@ static enum ecode sqlite_connect(const char *path, int flags,
 				  path);
 			rc = EC_DB_SCHEMA;
 		} else {
-			rc = db_error(q, src, path);
+			rc = sqlite_db_error(q, src, path);
 		}
 		goto out;
 	}
 	(void)sqlite3_extended_result_codes(q->db, 1);
 	src = sqlite3_busy_timeout(q->db, STORE_SQLITE_BUSY_TIMEOUT_MS);
 	if (src != SQLITE_OK) {
-		rc = db_error(q, src, "busy_timeout");
+		rc = sqlite_db_error(q, src, "busy_timeout");
 		goto out;
 	}
 	*out = q;
@@ -470,7 +459,7 @@ fail:
 	return rc;
 }
 
-static enum ecode sqlite_migrate(const char *path, int *from, int *to)
+enum ecode sqlite_migrate(const char *path, int *from, int *to)
 {
 	struct store_sqlite *q = NULL;
 	int want = sqlite_schema_version();
@@ -503,7 +492,7 @@ out:
 	return rc;
 }
 
-static enum ecode sqlite_open(const char *path, struct store_conn **out)
+enum ecode sqlite_open(const char *path, struct store_conn **out)
 {
 	struct store_sqlite *q = NULL;
 	int v, want = sqlite_schema_version();
@@ -534,501 +523,11 @@ out:
 	return rc;
 }
 
-static void sqlite_close(struct store_conn *c)
+void sqlite_close(struct store_conn *c)
 {
-	struct store_sqlite *q = conn_of(c);
+	struct store_sqlite *q = sqlite_conn_of(c);
 
 	if (q && q->db && !sqlite3_get_autocommit(q->db))
 		sqlite_rollback(c);
 	sqlite_free(q);
 }
-
-/* ---- users and throttling ---- */
-
-static enum ecode sqlite_user_add(struct store_conn *c, const char *username,
-				  const char *password_hash, int64_t now_ms)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-	int src;
-
-	rc = stmt_bind(q, STMT_USER_ADD, &s, "tti", username, password_hash,
-		       now_ms);
-	if (rc != EC_OK)
-		return rc;
-	src = sqlite3_step(s);
-	if (src == SQLITE_CONSTRAINT_UNIQUE ||
-	    src == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		log_debug("store: user %s exists", username);
-		rc = EC_USERNAME_TAKEN;
-	} else if (src != SQLITE_DONE) {
-		rc = db_error(q, src, "add user");
-	}
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_user_find(struct store_conn *c, const char *username,
-				   struct store_user *out)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	if ((rc = stmt_bind(q, STMT_USER_FIND, &s, "t", username)) != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK) {
-		out->id = sqlite3_column_int64(s, 0);
-		rc = column_copy(s, 1, out->username, sizeof(out->username));
-	}
-	if (rc == EC_OK)
-		rc = column_copy(s, 2, out->password_hash,
-				 sizeof(out->password_hash));
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_login_failures_get(struct store_conn *c,
-					    const char *username, int *failures,
-					    int64_t *window_end_ms)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	int64_t n;
-	enum ecode rc;
-
-	*failures = 0;
-	*window_end_ms = 0;
-	if ((rc = stmt_bind(q, STMT_FAIL_GET, &s, "t", username)) != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK) {
-		n = sqlite3_column_int64(s, 0);
-		*failures = n > INT32_MAX ? INT32_MAX : (int)n;
-		*window_end_ms = sqlite3_column_int64(s, 1);
-	}
-	stmt_done(s);
-	return rc == EC_NOT_FOUND ? EC_OK : rc;
-}
-
-/* Runs statement id with one text parameter (or an int64 with 'i'). */
-static enum ecode exec_t(struct store_conn *c, enum stmt_id id, const char *t)
-{
-	sqlite3_stmt *s;
-	enum ecode rc = stmt_bind(conn_of(c), id, &s, "t", t);
-
-	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
-}
-
-static enum ecode exec_i(struct store_conn *c, enum stmt_id id, int64_t i)
-{
-	sqlite3_stmt *s;
-	enum ecode rc = stmt_bind(conn_of(c), id, &s, "i", i);
-
-	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
-}
-
-static enum ecode sqlite_login_failure_add(struct store_conn *c,
-					   const char *username, int64_t now_ms,
-					   int64_t window_ms)
-{
-	sqlite3_stmt *s;
-	enum ecode rc = stmt_bind(conn_of(c), STMT_FAIL_ADD, &s, "tii",
-				  username, now_ms, window_ms);
-
-	return rc != EC_OK ? rc : stmt_exec(conn_of(c), s);
-}
-
-static enum ecode sqlite_login_failures_clear(struct store_conn *c,
-					      const char *username)
-{
-	return exec_t(c, STMT_FAIL_CLEAR, username);
-}
-
-static enum ecode sqlite_login_failures_expire(struct store_conn *c,
-					       int64_t now_ms)
-{
-	return exec_i(c, STMT_FAIL_EXPIRE, now_ms);
-}
-
-/* ---- sessions ---- */
-
-static enum ecode sqlite_session_insert(struct store_conn *c, const char *sid,
-					int64_t user_id, int64_t now_ms,
-					int64_t expires_ms)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-	int src;
-
-	rc = stmt_bind(q, STMT_SESSION_INSERT, &s, "tiii", sid, user_id, now_ms,
-		       expires_ms);
-	if (rc != EC_OK)
-		return rc;
-	src = sqlite3_step(s);
-	if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		/* foreign_keys=ON: the user was deleted meanwhile */
-		log_debug("store: session for unknown user %" PRId64, user_id);
-		rc = EC_NOT_FOUND;
-	} else if (src != SQLITE_DONE) {
-		rc = db_error(q, src, "insert session");
-	}
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_session_find(struct store_conn *c, const char *sid,
-				      int64_t now_ms, struct store_session *out)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	rc = stmt_bind(q, STMT_SESSION_FIND, &s, "ti", sid, now_ms);
-	if (rc != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK)
-		rc = column_session(s, out);
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_session_delete(struct store_conn *c, const char *sid,
-					struct store_session *was)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	if ((rc = stmt_bind(q, STMT_SESSION_BY_TOKEN, &s, "t", sid)) != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK)
-		rc = column_session(s, was);
-	stmt_done(s);
-	return rc != EC_OK ? rc : exec_i(c, STMT_SESSION_DELETE, was->id);
-}
-
-static enum ecode sqlite_session_seen(struct store_conn *c, int64_t id,
-				      int64_t now_ms, struct store_session *was)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	if ((rc = stmt_bind(q, STMT_SESSION_LIVE, &s, "ii", id, now_ms)) !=
-	    EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK)
-		rc = column_session(s, was);
-	stmt_done(s);
-	if (rc != EC_OK)
-		return rc;
-	rc = stmt_bind(q, STMT_SESSION_SEEN, &s, "ii", id, now_ms);
-	return rc != EC_OK ? rc : stmt_exec(q, s);
-}
-
-static enum ecode sqlite_session_offline(struct store_conn *c, int64_t id)
-{
-	return exec_i(c, STMT_SESSION_OFFLINE, id);
-}
-
-static enum ecode sqlite_sessions_stale(struct store_conn *c, int64_t cutoff_ms,
-					int64_t now_ms, store_session_fn *fn,
-					void *ctx)
-{
-	struct store_sqlite *q = conn_of(c);
-	struct store_session *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	sqlite3_stmt *s;
-	bool row;
-	enum ecode rc;
-
-	rc = stmt_bind(q, STMT_SESSIONS_STALE, &s, "ii", cutoff_ms, now_ms);
-	if (rc != EC_OK)
-		return rc;
-	while ((rc = stmt_step(q, s, &row)) == EC_OK && row) {
-		if (len == cap) {
-			cap += STORE_SQLITE_STALE_CHUNK;
-			if (!(nv = realloc(v, cap * sizeof(*v)))) {
-				rc = EC_NOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if ((rc = column_session(s, &v[len++])) != EC_OK)
-			break;
-	}
-	stmt_done(s);
-	for (size_t i = 0; rc == EC_OK && i < len; i++)
-		rc = fn(ctx, &v[i]);
-	free(v);
-	return rc;
-}
-
-static enum ecode sqlite_housekeeping_due(struct store_conn *c,
-					  int64_t cutoff_ms, int64_t now_ms,
-					  bool *due)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	rc = stmt_bind(q, STMT_HOUSEKEEPING_DUE, &s, "ii", cutoff_ms, now_ms);
-	if (rc != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK)
-		*due = sqlite3_column_int64(s, 0) != 0;
-	stmt_done(s);
-	return rc == EC_NOT_FOUND ? EC_OK : rc;
-}
-
-static enum ecode sqlite_sessions_delete_expired(struct store_conn *c,
-						 int64_t now_ms)
-{
-	return exec_i(c, STMT_SESSIONS_EXPIRED, now_ms);
-}
-
-static enum ecode sqlite_online_count(struct store_conn *c, int64_t *n)
-{
-	return query_i64s(conn_of(c), STMT_ONLINE_COUNT, n, NULL);
-}
-
-static enum ecode sqlite_online_users(struct store_conn *c, int64_t *sessions,
-				      int64_t *users)
-{
-	return query_i64s(conn_of(c), STMT_ONLINE_USERS, sessions, users);
-}
-
-/* ---- the event log ---- */
-
-static enum ecode sqlite_event_insert(struct store_conn *c, const char *name,
-				      const char *data, int64_t now_ms,
-				      int64_t *id)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	rc = stmt_bind(q, STMT_EVENT_INSERT, &s, "tti", name, data, now_ms);
-	if (rc == EC_OK && (rc = stmt_exec(q, s)) == EC_OK)
-		*id = sqlite3_last_insert_rowid(q->db);
-	return rc;
-}
-
-static enum ecode sqlite_events_after(struct store_conn *c, int64_t after_id,
-				      size_t limit, store_event_fn *fn,
-				      void *ctx)
-{
-	struct store_sqlite *q = conn_of(c);
-	struct store_event ev;
-	sqlite3_stmt *s;
-	bool row;
-	enum ecode rc;
-
-	if (limit > INT64_MAX)
-		limit = INT64_MAX;
-	rc = stmt_bind(q, STMT_EVENTS_AFTER, &s, "ii", after_id,
-		       (int64_t)limit);
-	if (rc != EC_OK)
-		return rc;
-	while ((rc = stmt_step(q, s, &row)) == EC_OK && row) {
-		ev.id = sqlite3_column_int64(s, 0);
-		ev.name = (const char *)sqlite3_column_text(s, 1);
-		ev.data = (const char *)sqlite3_column_text(s, 2);
-		if (!ev.name || !ev.data) {
-			rc = EC_NOMEM; /* both columns are NOT NULL */
-			break;
-		}
-		if ((rc = fn(ctx, &ev)) != EC_OK)
-			break;
-	}
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_event_bounds(struct store_conn *c, int64_t *last,
-				      int64_t *first)
-{
-	return query_i64s(conn_of(c), STMT_EVENT_BOUNDS, last, first);
-}
-
-static enum ecode sqlite_events_trim(struct store_conn *c, int64_t keep,
-				     int64_t *deleted)
-{
-	struct store_sqlite *q = conn_of(c);
-	enum ecode rc = exec_i(c, STMT_TRIM, keep);
-
-	if (rc == EC_OK)
-		*deleted = sqlite3_changes(q->db);
-	return rc;
-}
-
-/* ---- issue 9: the health probe, sessions per user ---- */
-
-static enum ecode sqlite_probe_write(struct store_conn *c)
-{
-	struct store_sqlite *q = conn_of(c);
-	int64_t page_size;
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	if ((rc = query_i64s(q, STMT_PAGE_SIZE, &page_size, NULL)) != EC_OK)
-		return rc;
-	rc = stmt_bind(q, STMT_HEALTH_PROBE, &s, "i", 2 * page_size);
-	return rc != EC_OK ? rc : stmt_exec(q, s);
-}
-
-static enum ecode sqlite_user_sessions_cap(struct store_conn *c,
-					   int64_t user_id, int64_t keep,
-					   int64_t now_ms)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc = stmt_bind(q, STMT_USER_SESSIONS_CAP, &s, "iii", user_id,
-				  keep, now_ms);
-
-	return rc != EC_OK ? rc : stmt_exec(q, s);
-}
-
-/* ---- Socket.IO sessions ---- */
-
-static enum ecode sqlite_sio_bind(struct store_sqlite *q, enum stmt_id id,
-				  sqlite3_stmt **s, const struct store_sio *r,
-				  const char *first, int64_t first_id)
-{
-	if (first)
-		return stmt_bind(q, id, s, "tittiiiiiiiit", first,
-				 r->session_id, r->sock, r->pid, r->cursor,
-				 r->ping_due_ms, r->pong_due_ms, r->get_ms,
-				 r->post_ms, r->seen_ms, r->closed_ms, r->flags,
-				 r->outq);
-	return stmt_bind(q, id, s, "iittiiiiiiiit", first_id, r->session_id,
-			 r->sock, r->pid, r->cursor, r->ping_due_ms,
-			 r->pong_due_ms, r->get_ms, r->post_ms, r->seen_ms,
-			 r->closed_ms, r->flags, r->outq);
-}
-
-static enum ecode sqlite_sio_insert(struct store_conn *c,
-				    const struct store_sio *row, int64_t *id)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	rc = sqlite_sio_bind(q, STMT_SIO_INSERT, &s, row, row->sid, 0);
-	if (rc == EC_OK && (rc = stmt_exec(q, s)) == EC_OK)
-		*id = sqlite3_last_insert_rowid(q->db);
-	return rc;
-}
-
-static enum ecode sqlite_sio_get(struct store_conn *c, char by,
-				 const char *text, int64_t id,
-				 struct store_sio *out)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	if (by == 'i')
-		rc = stmt_bind(q, STMT_SIO_BY_ID, &s, "i", id);
-	else
-		rc = stmt_bind(q, by == 'p' ? STMT_SIO_BY_PID : STMT_SIO_BY_SID,
-			       &s, "t", text ? text : "");
-	if (rc != EC_OK)
-		return rc;
-	if ((rc = stmt_row(q, s)) == EC_OK) {
-		out->id = sqlite3_column_int64(s, 0);
-		out->session_id = sqlite3_column_int64(s, 2);
-		out->cursor = sqlite3_column_int64(s, 5);
-		out->ping_due_ms = sqlite3_column_int64(s, 6);
-		out->pong_due_ms = sqlite3_column_int64(s, 7);
-		out->get_ms = sqlite3_column_int64(s, 8);
-		out->post_ms = sqlite3_column_int64(s, 9);
-		out->seen_ms = sqlite3_column_int64(s, 10);
-		out->closed_ms = sqlite3_column_int64(s, 11);
-		out->flags = sqlite3_column_int64(s, 12);
-		if ((rc = column_copy(s, 1, out->sid, sizeof(out->sid))) ==
-			    EC_OK &&
-		    (rc = column_copy(s, 3, out->sock, sizeof(out->sock))) ==
-			    EC_OK &&
-		    (rc = column_copy(s, 4, out->pid, sizeof(out->pid))) ==
-			    EC_OK)
-			rc = column_copy(s, 13, out->outq, sizeof(out->outq));
-	}
-	stmt_done(s);
-	return rc;
-}
-
-static enum ecode sqlite_sio_update(struct store_conn *c,
-				    const struct store_sio *row)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	enum ecode rc;
-
-	rc = sqlite_sio_bind(q, STMT_SIO_UPDATE, &s, row, NULL, row->id);
-	return rc != EC_OK ? rc : stmt_exec(q, s);
-}
-
-static enum ecode sqlite_sio_expire(struct store_conn *c, int64_t before_ms)
-{
-	return exec_i(c, STMT_SIO_EXPIRE, before_ms);
-}
-
-static enum ecode sqlite_sio_pending(struct store_conn *c, store_sio_id_fn *fn,
-				     void *ctx)
-{
-	struct store_sqlite *q = conn_of(c);
-	sqlite3_stmt *s;
-	bool row;
-	enum ecode rc;
-
-	if ((rc = stmt_bind(q, STMT_SIO_PENDING, &s, "")) != EC_OK)
-		return rc;
-	while ((rc = stmt_step(q, s, &row)) == EC_OK && row)
-		if ((rc = fn(ctx, sqlite3_column_int64(s, 0))) != EC_OK)
-			break;
-	stmt_done(s);
-	return rc;
-}
-
-const struct store_backend store_backend_sqlite = {
-	.name = "sqlite",
-	.prefix = NULL,
-	.schema_version = sqlite_schema_version,
-	.migrate = sqlite_migrate,
-	.open = sqlite_open,
-	.close = sqlite_close,
-	.read_version = sqlite_read_version,
-	.begin = sqlite_begin,
-	.commit = sqlite_commit,
-	.rollback = sqlite_rollback,
-	.user_add = sqlite_user_add,
-	.user_find = sqlite_user_find,
-	.login_failures_get = sqlite_login_failures_get,
-	.login_failure_add = sqlite_login_failure_add,
-	.login_failures_clear = sqlite_login_failures_clear,
-	.login_failures_expire = sqlite_login_failures_expire,
-	.session_insert = sqlite_session_insert,
-	.session_find = sqlite_session_find,
-	.session_delete = sqlite_session_delete,
-	.session_seen = sqlite_session_seen,
-	.session_offline = sqlite_session_offline,
-	.sessions_stale = sqlite_sessions_stale,
-	.housekeeping_due = sqlite_housekeeping_due,
-	.sessions_delete_expired = sqlite_sessions_delete_expired,
-	.online_count = sqlite_online_count,
-	.online_users = sqlite_online_users,
-	.event_insert = sqlite_event_insert,
-	.events_after = sqlite_events_after,
-	.event_bounds = sqlite_event_bounds,
-	.events_trim = sqlite_events_trim,
-	.probe_write = sqlite_probe_write,
-	.user_sessions_cap = sqlite_user_sessions_cap,
-	.sio_insert = sqlite_sio_insert,
-	.sio_get = sqlite_sio_get,
-	.sio_update = sqlite_sio_update,
-	.sio_expire = sqlite_sio_expire,
-	.sio_pending = sqlite_sio_pending,
-};

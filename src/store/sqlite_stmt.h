@@ -7,7 +7,7 @@
  * uses).
  *
  * To add a statement: an id here (before STMT__COUNT) and its text in
- * sqlite_stmt.c; sqlite.c runs it with stmt_bind().
+ * sqlite_stmt.c; sqlite_ops.c runs it with sqlite_stmt_bind().
  */
 #ifndef EMITCGI_STORE_SQLITE_STMT_H
 #define EMITCGI_STORE_SQLITE_STMT_H
@@ -53,7 +53,7 @@ enum stmt_id {
 	STMT__COUNT
 };
 
-/* The SQL of each statement; ?N are its parameters, in stmt_bind()
+/* The SQL of each statement; ?N are its parameters, in sqlite_stmt_bind()
  * order. */
 extern const char *const sqlite_stmt_sql[STMT__COUNT];
 
