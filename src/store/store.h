@@ -10,7 +10,7 @@
  * io.c (io_append(), io_emit()), which checks names and data.
  *
  * A struct store is one connection: it is NOT shared between threads (each
- * accepting thread, the hub and the housekeeping thread open their own).
+ * worker thread, the hub and the housekeeping thread open their own).
  * store_open() checks the schema version (EC_DB_SCHEMA when the database is
  * not initialised or is newer than this program).  Every change is one
  * write transaction (SQLite: BEGIN IMMEDIATE ... COMMIT).
