@@ -1,7 +1,7 @@
 /* postgresql.c -- the PostgreSQL backend's connections (postgresql_int.h).
  *
  * One struct store_pg is one libpq connection of one thread (store_open():
- * one per accepting thread, the hub's and the housekeeping thread's); a
+ * one per worker thread, the hub's and the housekeeping thread's); a
  * struct pg_listen is the one LISTEN connection of a process's hub
  * (notify.c reaches it through store.h's store_listen_*()).  This file
  * connects, reconnects, maps errors, brackets transactions and applies
