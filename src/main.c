@@ -157,8 +157,8 @@ static int main_useradd(const struct config *cfg, const char *name)
 }
 
 /* fds the program needs besides one per waiter: stdio, the listening
- * socket, epoll, eventfds, inotify, and per worker thread a SQLite
- * connection (database, -wal, -shm) and a FastCGI connection in hand. */
+ * socket, epoll, eventfds, inotify, and per worker thread a store
+ * connection (SQLite: database, -wal, -shm; PostgreSQL: one socket). */
 #define MAIN_FDS_RESERVED 64
 #define MAIN_FDS_PER_THREAD 4
 
