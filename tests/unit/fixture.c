@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,14 @@
 
 #include "fixture.h"
 #include "log.h"
+#include "login.h"
 #include "store.h"
+
+/* The users fixture_add_user() made since fixture_setup(). */
+#define FIXTURE_HASH "$y$j9T$salt$hash"
+#define FIXTURE_USERS_MAX 8
+static struct store_user fixture_users[FIXTURE_USERS_MAX];
+static size_t fixture_n_users;
 
 static char fixture_base[64];
 char fixture_dir[128];
@@ -82,6 +90,7 @@ int fixture_run(Suite *s)
 
 void fixture_setup(void)
 {
+	fixture_n_users = 0;
 	snprintf(fixture_dir, sizeof(fixture_dir), "%s/t-XXXXXX", fixture_base);
 	ck_assert_ptr_nonnull(mkdtemp(fixture_dir));
 	snprintf(fixture_db, sizeof(fixture_db), "%s/test.db", fixture_dir);
@@ -192,4 +201,90 @@ void fixture_sql_exec(const char *sql)
 	ck_assert_int_eq(sqlite3_open(fixture_db, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
+
+enum ecode fixture_collect_cb(void *ctx, const struct store_event *e)
+{
+	struct fixture_evlist *l = ctx;
+
+	ck_assert_uint_lt(l->n, FIXTURE_EVMAX);
+	l->ev[l->n].id = e->id;
+	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
+	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
+	l->n++;
+	if (l->stop_after > 0 && l->n == (size_t)l->stop_after)
+		return EC_INTERNAL;
+	return EC_OK;
+}
+
+const char *fixture_sid_of(int n)
+{
+	static char sid[4][65];
+	static int next;
+	char *s = sid[next++ % 4];
+
+	snprintf(s, 65, "%064x", n);
+	return s;
+}
+
+int64_t fixture_add_user(struct store *st, const char *name)
+{
+	struct store_user u;
+
+	ck_assert_int_eq(store_user_add(st, name, FIXTURE_HASH, 1), EC_OK);
+	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
+	ck_assert_uint_lt(fixture_n_users, FIXTURE_USERS_MAX);
+	fixture_users[fixture_n_users++] = u;
+	return u.id;
+}
+
+enum ecode fixture_login_as(struct store *st, const char *sid, int64_t uid,
+			    int64_t now_ms, int64_t expires_ms,
+			    struct presence_change *p)
+{
+	struct store_user ghost = { .id = uid, .username = "ghost" };
+	const struct store_user *u = &ghost;
+	int64_t count = -1, last = -1;
+	enum ecode rc;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < fixture_n_users; i++)
+		if (fixture_users[i].id == uid)
+			u = &fixture_users[i];
+	rc = login_connect(st, sid, u, now_ms, expires_ms, &count);
+	if (rc != EC_OK)
+		return rc;
+	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
+	p->changed = true;
+	p->current_users = count;
+	p->event_id = last - 1;
+	return EC_OK;
+}
+
+void fixture_collect(struct store *st, int64_t after, size_t limit,
+		     struct fixture_evlist *l)
+{
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(
+		store_events_after(st, after, limit, fixture_collect_cb, l),
+		EC_OK);
+}
+
+void fixture_check_pair(const struct fixture_evlist *l, size_t i, int64_t id,
+			const char *user, int64_t count, bool connected)
+{
+	char num[24], json[160];
+
+	snprintf(num, sizeof(num), "%" PRId64, count);
+	snprintf(json, sizeof(json),
+		 "{\"username\":\"%s\",\"currentUsers\":%" PRId64
+		 ",\"connected\":%s}",
+		 user, count, connected ? "true" : "false");
+	ck_assert_uint_gt(l->n, i + 1);
+	ck_assert_int_eq(l->ev[i].id, id);
+	ck_assert_str_eq(l->ev[i].name, PRESENCE_EVENT_USER_COUNT);
+	ck_assert_str_eq(l->ev[i].data, num);
+	ck_assert_int_eq(l->ev[i + 1].id, id + 1);
+	ck_assert_str_eq(l->ev[i + 1].name, PRESENCE_EVENT_USER);
+	ck_assert_str_eq(l->ev[i + 1].data, json);
 }

@@ -22,7 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct store;
+#include "presence.h"
+#include "store.h"
 
 extern char fixture_dir[128]; /* this test's directory */
 extern char fixture_db[512];  /* fixture_dir/test.db (not created), or the
@@ -57,5 +58,49 @@ struct fixture_body {
 	size_t len, off;
 };
 long fixture_read_body(void *io, char *data, size_t len);
+
+/* ---- events and sessions, for the store-level suites ---- */
+
+/* One event as store_events_after() gave it, copied. */
+#define FIXTURE_EVMAX 256
+struct fixture_ev {
+	int64_t id;
+	char name[80];
+	char data[256];
+};
+struct fixture_evlist {
+	size_t n;
+	struct fixture_ev ev[FIXTURE_EVMAX];
+	int stop_after; /* > 0: the callback fails after this many */
+};
+/* A store_event_fn that appends to the struct fixture_evlist ctx (which
+ * must have room: a test fails past FIXTURE_EVMAX). */
+enum ecode fixture_collect_cb(void *ctx, const struct store_event *e);
+
+/* A session id of 64 hex chars from a small number, so tests read
+ * easily; the last four stay valid. */
+const char *fixture_sid_of(int n);
+
+/* A user, by name with a fixed hash; remembered for fixture_login_as()
+ * until the next fixture_setup().  Returns its id. */
+int64_t fixture_add_user(struct store *st, const char *name);
+
+/* A login as the program makes it, login_connect() (login.h): the session
+ * online and the "user count" + "user" pair in one store_transaction().
+ * *p as the presence functions report a change: the new count and the id
+ * of its "user count" event.  A uid fixture_add_user() did not make
+ * stands for a user deleted meanwhile. */
+enum ecode fixture_login_as(struct store *st, const char *sid, int64_t uid,
+			    int64_t now_ms, int64_t expires_ms,
+			    struct presence_change *p);
+
+/* The events after `after` (at most limit) into *l, which is cleared. */
+void fixture_collect(struct store *st, int64_t after, size_t limit,
+		     struct fixture_evlist *l);
+
+/* l->ev[i] and [i + 1] are the "user count" + "user" pair of a presence
+ * change: ids id and id + 1, count, user, connected. */
+void fixture_check_pair(const struct fixture_evlist *l, size_t i, int64_t id,
+			const char *user, int64_t count, bool connected);
 
 #endif

@@ -55,35 +55,11 @@ static void count_hook(void *ctx)
 
 /* ---- collecting events ---- */
 
-#define EVMAX 256
-
-struct ev {
-	int64_t id;
-	char name[80];
-	char data[256];
-};
-
-struct evlist {
-	size_t n;
-	struct ev ev[EVMAX];
-};
-
-static enum ecode collect_cb(void *ctx, const struct store_event *e)
-{
-	struct evlist *l = ctx;
-
-	ck_assert_uint_lt(l->n, EVMAX);
-	l->ev[l->n].id = e->id;
-	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
-	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
-	l->n++;
-	return EC_OK;
-}
-
-static void collect(int64_t after, struct evlist *l)
+static void collect(int64_t after, struct fixture_evlist *l)
 {
 	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(st, after, EVMAX, collect_cb, l),
+	ck_assert_int_eq(store_events_after(st, after, FIXTURE_EVMAX,
+					    fixture_collect_cb, l),
 			 EC_OK);
 }
 
@@ -94,35 +70,35 @@ static const struct emit_row {
 	const char *data; /* passed as "%s" */
 	enum ecode want;
 } emit_rows[] = {
-    {"user count", "3", EC_OK}, /* reserved names are the server's */
-    {"chat", "{\"text\":\"hi\"}", EC_OK},
-    {"chat", "\"a string\"", EC_OK},
-    {"chat", "null", EC_OK},
-    {"chat", "[1,true,{}]", EC_OK},
-    {" ~", " 1 ", EC_OK},
-    {"chat", "", EC_INVALID_JSON},
-    {"chat", "hello", EC_INVALID_JSON},
-    {"chat", "1 2", EC_INVALID_JSON},
-    {"chat", "{\"a\":1", EC_INVALID_JSON},
-    {"chat", "'single'", EC_INVALID_JSON},
-    {"", "1", EC_INVALID_EVENT},
-    {"a\nb", "1", EC_INVALID_EVENT},
-    {"a\rb", "1", EC_INVALID_EVENT},
-    {"tab\there", "1", EC_INVALID_EVENT},
-    {"del\x7f", "1", EC_INVALID_EVENT},
-    {"caf\xc3\xa9", "1", EC_INVALID_EVENT},
-    {"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "1",
-     EC_OK}, /* 64 bytes */
-    {"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-     "e",
-     "1", EC_INVALID_EVENT},
+	{ "user count", "3", EC_OK }, /* reserved names are the server's */
+	{ "chat", "{\"text\":\"hi\"}", EC_OK },
+	{ "chat", "\"a string\"", EC_OK },
+	{ "chat", "null", EC_OK },
+	{ "chat", "[1,true,{}]", EC_OK },
+	{ " ~", " 1 ", EC_OK },
+	{ "chat", "", EC_INVALID_JSON },
+	{ "chat", "hello", EC_INVALID_JSON },
+	{ "chat", "1 2", EC_INVALID_JSON },
+	{ "chat", "{\"a\":1", EC_INVALID_JSON },
+	{ "chat", "'single'", EC_INVALID_JSON },
+	{ "", "1", EC_INVALID_EVENT },
+	{ "a\nb", "1", EC_INVALID_EVENT },
+	{ "a\rb", "1", EC_INVALID_EVENT },
+	{ "tab\there", "1", EC_INVALID_EVENT },
+	{ "del\x7f", "1", EC_INVALID_EVENT },
+	{ "caf\xc3\xa9", "1", EC_INVALID_EVENT },
+	{ "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+	  "1", EC_OK }, /* 64 bytes */
+	{ "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+	  "e",
+	  "1", EC_INVALID_EVENT },
 };
 
 START_TEST(test_io_emit_rows)
 {
 	const struct emit_row *r = &emit_rows[_i];
 	int64_t before = last_id();
-	struct evlist l;
+	struct fixture_evlist l;
 	int calls = 0;
 
 	store_set_commit_hook(st, count_hook, &calls);
@@ -141,7 +117,7 @@ END_TEST
 
 START_TEST(test_io_emit_format)
 {
-	struct evlist l;
+	struct fixture_evlist l;
 	int64_t n = 42;
 
 	ck_assert_int_eq(io_emit(st, "user count", "%lld", (long long)n),
@@ -152,8 +128,8 @@ START_TEST(test_io_emit_format)
 	ck_assert_int_eq(io_emit(st, "big", "%*d", (int)IO_DATA_MAX_BYTES, 5),
 			 EC_OK);
 	ck_assert_int_eq(
-	    io_emit(st, "big", "%*d", (int)IO_DATA_MAX_BYTES + 1, 5),
-	    EC_DATA_TOO_LARGE);
+		io_emit(st, "big", "%*d", (int)IO_DATA_MAX_BYTES + 1, 5),
+		EC_DATA_TOO_LARGE);
 	/* a NUL would hide the rest of the text from the check */
 	ck_assert_int_eq(io_emit(st, "m", "1%c x", '\0'), EC_INVALID_JSON);
 	ck_assert_int_eq(io_emit(st, NULL, "1"), EC_INVALID_EVENT);
@@ -169,7 +145,7 @@ END_TEST
  * through io_append(). */
 START_TEST(test_presence_emit_user)
 {
-	struct evlist l;
+	struct fixture_evlist l;
 
 	ck_assert_int_eq(presence_emit_user(st, "alice", 2, true), EC_OK);
 	ck_assert_int_eq(presence_emit_user(st, "bob", 0, false), EC_OK);
@@ -205,8 +181,8 @@ static enum ecode emit_tx(struct store *s, void *arg)
  * commit, and gone with a rollback. */
 START_TEST(test_io_emit_joins_transaction)
 {
-	struct emit_tx t = {.result = EC_INTERNAL};
-	struct evlist l;
+	struct emit_tx t = { .result = EC_INTERNAL };
+	struct fixture_evlist l;
 	int calls = 0;
 
 	store_set_commit_hook(st, count_hook, &calls);
@@ -235,35 +211,35 @@ static const struct json_row {
 	const char *data;
 	enum ecode want;
 } json_rows[] = {
-    {"3", EC_OK},
-    {"null", EC_OK},
-    {"\"text\"", EC_OK},
-    {"{\"a\":[1,2,{\"b\":null}]}", EC_OK},
-    {" {} \n", EC_OK},
-    {"", EC_INVALID_JSON},
-    {"{", EC_INVALID_JSON},
-    {"3 4", EC_INVALID_JSON},
-    {"{} x", EC_INVALID_JSON},
-    {"'single'", EC_INVALID_JSON},
-    {"[1,]", EC_INVALID_JSON},
-    {"tru", EC_INVALID_JSON},
-    /* new with json_check(): json-c's strict mode took all of these
-     * but "01" and the \x41 escape (checked with json-c 0.16) */
-    {"NaN", EC_INVALID_JSON},
-    {"-Infinity", EC_INVALID_JSON},
-    {"1.", EC_INVALID_JSON},
-    {"[1.]", EC_INVALID_JSON},
-    {"01", EC_INVALID_JSON},
-    {"\"a\x01b\"", EC_INVALID_JSON},	   /* raw control byte */
-    {"\"tab\there\"", EC_INVALID_JSON},	   /* raw tab in a string */
-    {"\"\\x41\"", EC_INVALID_JSON},	   /* no such escape */
-    {"\"\xff\"", EC_INVALID_JSON},	   /* not UTF-8 */
-    {"\"\xc0\xaf\"", EC_INVALID_JSON},	   /* overlong */
-    {"\"\xed\xa0\x80\"", EC_INVALID_JSON}, /* a surrogate */
-    {"\"caf\xc3\xa9\"", EC_OK},
-    {"\"\\u00e9\\ud83d\\ude00\"", EC_OK},
-    {"-0.5e+3", EC_OK},
-    {"\t[ ]\r\n", EC_OK},
+	{ "3", EC_OK },
+	{ "null", EC_OK },
+	{ "\"text\"", EC_OK },
+	{ "{\"a\":[1,2,{\"b\":null}]}", EC_OK },
+	{ " {} \n", EC_OK },
+	{ "", EC_INVALID_JSON },
+	{ "{", EC_INVALID_JSON },
+	{ "3 4", EC_INVALID_JSON },
+	{ "{} x", EC_INVALID_JSON },
+	{ "'single'", EC_INVALID_JSON },
+	{ "[1,]", EC_INVALID_JSON },
+	{ "tru", EC_INVALID_JSON },
+	/* new with json_check(): json-c's strict mode took all of these
+	 * but "01" and the \x41 escape (checked with json-c 0.16) */
+	{ "NaN", EC_INVALID_JSON },
+	{ "-Infinity", EC_INVALID_JSON },
+	{ "1.", EC_INVALID_JSON },
+	{ "[1.]", EC_INVALID_JSON },
+	{ "01", EC_INVALID_JSON },
+	{ "\"a\x01b\"", EC_INVALID_JSON },	 /* raw control byte */
+	{ "\"tab\there\"", EC_INVALID_JSON },	 /* raw tab in a string */
+	{ "\"\\x41\"", EC_INVALID_JSON },	 /* no such escape */
+	{ "\"\xff\"", EC_INVALID_JSON },	 /* not UTF-8 */
+	{ "\"\xc0\xaf\"", EC_INVALID_JSON },	 /* overlong */
+	{ "\"\xed\xa0\x80\"", EC_INVALID_JSON }, /* a surrogate */
+	{ "\"caf\xc3\xa9\"", EC_OK },
+	{ "\"\\u00e9\\ud83d\\ude00\"", EC_OK },
+	{ "-0.5e+3", EC_OK },
+	{ "\t[ ]\r\n", EC_OK },
 };
 
 START_TEST(test_append_checks)
@@ -321,18 +297,18 @@ static const struct client_name_row {
 	const char *event;
 	enum ecode want;
 } client_name_rows[] = {
-    {"chat", EC_OK},
-    {"user count", EC_RESERVED_EVENT},
-    {"user", EC_RESERVED_EVENT},
-    {"reset", EC_RESERVED_EVENT},
-    {"connect", EC_RESERVED_EVENT},
-    {"disconnect", EC_RESERVED_EVENT},
-    {"error", EC_RESERVED_EVENT},
-    {"User", EC_OK}, /* names compare exactly */
-    {"users", EC_OK},
-    {"", EC_INVALID_EVENT},
-    {"a\nb", EC_INVALID_EVENT},
-    {NULL, EC_INVALID_EVENT},
+	{ "chat", EC_OK },
+	{ "user count", EC_RESERVED_EVENT },
+	{ "user", EC_RESERVED_EVENT },
+	{ "reset", EC_RESERVED_EVENT },
+	{ "connect", EC_RESERVED_EVENT },
+	{ "disconnect", EC_RESERVED_EVENT },
+	{ "error", EC_RESERVED_EVENT },
+	{ "User", EC_OK }, /* names compare exactly */
+	{ "users", EC_OK },
+	{ "", EC_INVALID_EVENT },
+	{ "a\nb", EC_INVALID_EVENT },
+	{ NULL, EC_INVALID_EVENT },
 };
 
 START_TEST(test_client_names)
@@ -349,7 +325,7 @@ END_TEST
 START_TEST(test_emit_client)
 {
 	struct json_object *data;
-	struct evlist l;
+	struct fixture_evlist l;
 	char *text;
 	int64_t id = -1;
 
@@ -381,8 +357,8 @@ START_TEST(test_emit_client)
 	ck_assert_int_eq(l.ev[0].id, id);
 	ck_assert_str_eq(l.ev[0].name, "chat");
 	ck_assert_str_eq(
-	    l.ev[0].data,
-	    "{\"username\":\"alice\",\"message\":{\"text\":\"a/b\"}}");
+		l.ev[0].data,
+		"{\"username\":\"alice\",\"message\":{\"text\":\"a/b\"}}");
 	ck_assert_str_eq(l.ev[1].data,
 			 "{\"username\":\"bob\",\"message\":null}");
 	ck_assert_str_eq(l.ev[2].name, "big");
@@ -407,8 +383,8 @@ int main(void)
 			    (int)(sizeof(json_rows) / sizeof(json_rows[0])));
 	tcase_add_test(tc, test_append_limits);
 	tcase_add_loop_test(
-	    tc, test_client_names, 0,
-	    (int)(sizeof(client_name_rows) / sizeof(client_name_rows[0])));
+		tc, test_client_names, 0,
+		(int)(sizeof(client_name_rows) / sizeof(client_name_rows[0])));
 	tcase_add_test(tc, test_emit_client);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);

@@ -28,12 +28,12 @@
 #include "clock.h"
 #include "config.h"
 #include "fcc_source.h"
+#include "fixture.h"
 #include "io.h"
 #include "log.h"
 #include "login.h"
 #include "request.h"
 #include "response.h"
-#include "fixture.h"
 #include "store.h"
 
 #ifndef LOGIN_SOURCE_PATH
@@ -66,16 +66,6 @@ static struct store_user add_user(const char *name)
 	return u;
 }
 
-static const char *sid_of(int n)
-{
-	static char sid[4][65];
-	static int next;
-	char *s = sid[next++ % 4];
-
-	snprintf(s, 65, "%064x", n);
-	return s;
-}
-
 static void count_hook(void *ctx)
 {
 	(*(int *)ctx)++;
@@ -83,41 +73,17 @@ static void count_hook(void *ctx)
 
 /* ---- collecting events ---- */
 
-#define EVMAX 256
-
-struct ev {
-	int64_t id;
-	char name[80];
-	char data[256];
-};
-
-struct evlist {
-	size_t n;
-	struct ev ev[EVMAX];
-};
-
-static enum ecode collect_cb(void *ctx, const struct store_event *e)
-{
-	struct evlist *l = ctx;
-
-	ck_assert_uint_lt(l->n, EVMAX);
-	l->ev[l->n].id = e->id;
-	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
-	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
-	l->n++;
-	return EC_OK;
-}
-
-static void collect(int64_t after, struct evlist *l)
+static void collect(int64_t after, struct fixture_evlist *l)
 {
 	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(st, after, EVMAX, collect_cb, l),
+	ck_assert_int_eq(store_events_after(st, after, FIXTURE_EVMAX,
+					    fixture_collect_cb, l),
 			 EC_OK);
 }
 
 /* Events i and i+1 are the pair of one login: "user count" with count,
  * then "user" with the same count, connected, and (if user) that name. */
-static void check_login_pair(const struct evlist *l, size_t i,
+static void check_login_pair(const struct fixture_evlist *l, size_t i,
 			     const char *user, int64_t count)
 {
 	struct json_object *obj, *v;
@@ -150,14 +116,15 @@ START_TEST(test_login_three_count_up)
 	struct store_user alice = add_user("alice"), bob = add_user("bob");
 	const struct store_user *who[] = { &alice, &bob, &alice };
 	struct store_session s;
-	struct evlist l;
+	struct fixture_evlist l;
 	int64_t n = -1;
 	int calls = 0;
 
 	store_set_commit_hook(st, count_hook, &calls);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(login_connect(st, sid_of(i + 1), who[i],
-					       1000 + i, 1000 + DAY_MS, &n),
+		ck_assert_int_eq(login_connect(st, fixture_sid_of(i + 1),
+					       who[i], 1000 + i, 1000 + DAY_MS,
+					       &n),
 				 EC_OK);
 		ck_assert_int_eq(n, i + 1);
 		ck_assert_int_eq(calls, i + 1); /* once per login */
@@ -168,7 +135,8 @@ START_TEST(test_login_three_count_up)
 		ck_assert_int_eq(l.ev[2 * i].id, 2 * i + 1);
 		check_login_pair(&l, 2 * (size_t)i, who[i]->username, i + 1);
 	}
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 1001, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 1001, &s),
+			 EC_OK);
 	ck_assert_int_eq(s.user_id, bob.id);
 	ck_assert(s.online);
 	ck_assert_int_eq(s.last_seen_ms, 1001);
@@ -185,15 +153,18 @@ START_TEST(test_login_failure_stores_nothing)
 	int calls = 0;
 
 	store_set_commit_hook(st, count_hook, &calls);
-	ck_assert_int_eq(login_connect(st, sid_of(1), &alice, 1000, DAY_MS, &n),
-			 EC_OK);
+	ck_assert_int_eq(
+		login_connect(st, fixture_sid_of(1), &alice, 1000, DAY_MS, &n),
+		EC_OK);
 	n = -1;
 	/* a user deleted meanwhile */
-	ck_assert_int_eq(login_connect(st, sid_of(2), &ghost, 1000, DAY_MS, &n),
-			 EC_NOT_FOUND);
+	ck_assert_int_eq(
+		login_connect(st, fixture_sid_of(2), &ghost, 1000, DAY_MS, &n),
+		EC_NOT_FOUND);
 	/* the same session id twice */
-	ck_assert_int_eq(login_connect(st, sid_of(1), &alice, 1000, DAY_MS, &n),
-			 EC_DB);
+	ck_assert_int_eq(
+		login_connect(st, fixture_sid_of(1), &alice, 1000, DAY_MS, &n),
+		EC_DB);
 	ck_assert_int_eq(n, -1);
 	ck_assert_int_eq(calls, 1);
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
@@ -210,7 +181,7 @@ START_TEST(test_login_concurrent)
 {
 	enum { KIDS = 4, EACH = 12 };
 	pid_t pid[KIDS];
-	struct evlist l;
+	struct fixture_evlist l;
 	int status;
 
 	for (int k = 0; k < KIDS; k++) {
@@ -234,10 +205,11 @@ START_TEST(test_login_concurrent)
 			    store_user_find(mine, name, &u) != EC_OK)
 				_exit(2);
 			for (int i = 0; i < EACH; i++)
-				bad |= login_connect(mine,
-						     sid_of(1000 * (k + 1) + i),
-						     &u, 1000, DAY_MS, &n) !=
-				       EC_OK;
+				bad |= login_connect(
+					       mine,
+					       fixture_sid_of(1000 * (k + 1) +
+							      i),
+					       &u, 1000, DAY_MS, &n) != EC_OK;
 			store_close(mine);
 			_exit(bad);
 		}
@@ -308,8 +280,8 @@ START_TEST(test_fcc_source_passes_checks)
 	regex_t re;
 	bool code = false;
 
-	ck_assert_int_eq(regcomp(&re, r->re,
-				 REG_EXTENDED | REG_ICASE | REG_NEWLINE), 0);
+	ck_assert_int_eq(
+		regcomp(&re, r->re, REG_EXTENDED | REG_ICASE | REG_NEWLINE), 0);
 	while (!code && regexec(&re, p, 1, &m, 0) == 0) {
 		line = p + m.rm_so;
 		while (line > fcc_source && line[-1] != '\n')
@@ -336,17 +308,23 @@ static const char *fake_getenv(const char *name)
 }
 
 /* One request: method, REQUEST_URI, JSON body or NULL; res is init'ed. */
-static void serve(const struct config *cfg, const char *method,
-		  const char *uri, const char *json, struct response *res)
+static void serve(const struct config *cfg, const char *method, const char *uri,
+		  const char *json, struct response *res)
 {
 	struct api_ctx ctx = { .cfg = cfg, .st = st, .hub = NULL };
-	struct fixture_body body = { .data = json, .len = json ? strlen(json) : 0 };
+	struct fixture_body body = { .data = json,
+				     .len = json ? strlen(json) : 0 };
 	struct api_wait wait = { 0 };
 	struct request req;
 	char m[32], u[256], cl[48];
 	char *envp[] = {
-		m, u, cl, "HTTP_HOST=localhost", "REMOTE_ADDR=127.0.0.1",
-		"SCRIPT_NAME=", json ? "CONTENT_TYPE=application/json" : NULL,
+		m,
+		u,
+		cl,
+		"HTTP_HOST=localhost",
+		"REMOTE_ADDR=127.0.0.1",
+		"SCRIPT_NAME=",
+		json ? "CONTENT_TYPE=application/json" : NULL,
 		NULL,
 	};
 
@@ -356,7 +334,8 @@ static void serve(const struct config *cfg, const char *method,
 	request_init(&req);
 	response_init(res);
 	ck_assert_int_eq(api_serve(&ctx, &req, envp, fixture_read_body, &body,
-				   res, &wait), API_FINISHED);
+				   res, &wait),
+			 API_FINISHED);
 	request_release(&req);
 }
 
@@ -390,12 +369,12 @@ START_TEST(test_api_server_js)
 	ck_assert_int_eq(res.status, 200);
 	h = head_of(&res, &head);
 	ck_assert_ptr_nonnull(strstr(h, "\r\nContent-Type: application/"
-				     "javascript; charset=utf-8\r\n"));
+					"javascript; charset=utf-8\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "\r\nCache-Control: no-store\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "\r\nAccess-Control-Allow-Origin: "
-				     "*\r\n"));
-	ck_assert_ptr_null(strstr(strstr(h, "Cache-Control") + 1,
-				  "Cache-Control"));
+					"*\r\n"));
+	ck_assert_ptr_null(
+		strstr(strstr(h, "Cache-Control") + 1, "Cache-Control"));
 	ck_assert_uint_eq(res.body.len, fcc_source_len);
 	ck_assert(memcmp(res.body.data, fcc_source, fcc_source_len) == 0);
 	response_release(&res);
@@ -415,10 +394,10 @@ START_TEST(test_api_server_js)
 	ck_assert_int_eq(cfg.fcc_testing, 0);
 	serve(&cfg, "GET", "/_api/server.js", NULL, &res);
 	ck_assert_int_eq(res.status, 404);
-	ck_assert_ptr_nonnull(strstr(head_of(&res, &head),
-				     "Content-Type: application/json"));
-	ck_assert_ptr_nonnull(strstr(buf_str(&res.body),
-				     "\"error\":\"not_found\""));
+	ck_assert_ptr_nonnull(
+		strstr(head_of(&res, &head), "Content-Type: application/json"));
+	ck_assert_ptr_nonnull(
+		strstr(buf_str(&res.body), "\"error\":\"not_found\""));
 	ck_assert_ptr_null(strstr(buf_str(&res.body), "currentUsers"));
 	response_release(&res);
 	buf_release(&head);
@@ -434,7 +413,7 @@ START_TEST(test_api_login)
 	struct config cfg;
 	struct response res;
 	struct buf head;
-	struct evlist l;
+	struct fixture_evlist l;
 	struct store_session s;
 	const char *h, *cookie;
 	char sid[65], key[65];
@@ -461,12 +440,14 @@ START_TEST(test_api_login)
 		sid[64] = '\0';
 		/* issue 9: the store knows the session by the cookie's hash,
 		 * never by the cookie */
-		ck_assert_int_eq(store_session_find(st, sid, clock_wall_ms(),
-						    &s), EC_NOT_FOUND);
+		ck_assert_int_eq(
+			store_session_find(st, sid, clock_wall_ms(), &s),
+			EC_NOT_FOUND);
 		ck_assert_int_eq(auth_sid_hash(sid, key), EC_OK);
 		ck_assert_str_ne(key, sid);
-		ck_assert_int_eq(store_session_find(st, key, clock_wall_ms(),
-						    &s), EC_OK);
+		ck_assert_int_eq(
+			store_session_find(st, key, clock_wall_ms(), &s),
+			EC_OK);
 		ck_assert(s.online);
 		response_release(&res);
 	}

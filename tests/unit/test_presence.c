@@ -19,12 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 #include "buf.h"
+#include "fixture.h"
 #include "log.h"
 #include "login.h"
 #include "presence.h"
-#include "fixture.h"
 #include "store.h"
 
 #define IDLE_MS 60000
@@ -32,13 +31,10 @@
 
 static struct store *st;
 
-static size_t n_users;
-
 static void setup(void)
 {
 	fixture_setup();
 	st = fixture_store();
-	n_users = 0;
 }
 
 static void teardown(void)
@@ -61,8 +57,9 @@ static void login(const char *name, int n, int64_t now_ms,
 				 EC_OK);
 	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
 	snprintf(sid, sizeof(sid), "%064x", n);
-	ck_assert_int_eq(login_connect(st, sid, &u, now_ms, now_ms + DAY_MS,
-				       &n_online), EC_OK);
+	ck_assert_int_eq(
+		login_connect(st, sid, &u, now_ms, now_ms + DAY_MS, &n_online),
+		EC_OK);
 	ck_assert_int_eq(store_session_find(st, sid, now_ms, s), EC_OK);
 }
 
@@ -89,8 +86,8 @@ START_TEST(test_seen_offline_goes_online)
 	int off;
 
 	login("alice", 1, 1000, &s);
-	ck_assert_int_eq(presence_reap(st, 1000 + IDLE_MS + 1, IDLE_MS,
-					     &off), EC_OK);
+	ck_assert_int_eq(presence_reap(st, 1000 + IDLE_MS + 1, IDLE_MS, &off),
+			 EC_OK);
 	ck_assert_int_eq(off, 1);
 	reload(1, 70000, &s);
 	ck_assert(!s.online);
@@ -108,13 +105,11 @@ START_TEST(test_seen_offline_goes_online)
 END_TEST
 
 static const struct seen_row {
-	int64_t age_ms;   /* now - last_seen */
+	int64_t age_ms; /* now - last_seen */
 	bool written;
 } seen_rows[] = {
-	{ 0, false },
-	{ 1, false },
-	{ IDLE_MS / 4, false },
-	{ IDLE_MS / 4 + 1, true },
+	{ 0, false },		{ 1, false },
+	{ IDLE_MS / 4, false }, { IDLE_MS / 4 + 1, true },
 	{ IDLE_MS - 1, true },
 };
 
@@ -180,9 +175,9 @@ START_TEST(test_tick_reaps_idle)
 	ck_assert(!a.online);
 	ck_assert(b.online);
 	ck_assert_int_eq(last_id(), 6);
-	ck_assert_int_eq(presence_tick(st, NULL, 0, IDLE_MS, 90001, NULL, NULL,
-				       NULL),
-			 EC_OK);
+	ck_assert_int_eq(
+		presence_tick(st, NULL, 0, IDLE_MS, 90001, NULL, NULL, NULL),
+		EC_OK);
 	reload(2, 90001, &b);
 	ck_assert(!b.online);
 	ck_assert_int_eq(last_id(), 8);
@@ -215,8 +210,9 @@ START_TEST(test_tick_keeps_parked_online)
 
 	/* a parked session that was offline comes back */
 	parked[2] = b.id;
-	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200000,
-				       &changes, NULL, NULL), EC_OK);
+	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200000, &changes,
+				       NULL, NULL),
+			 EC_OK);
 	ck_assert_int_eq(changes, 1);
 	reload(1, 200000, &a);
 	reload(2, 200000, &b);
@@ -229,8 +225,9 @@ START_TEST(test_tick_keeps_parked_online)
 	/* bob logs out: his parked id is reported as ended, alice's not */
 	snprintf(bob_sid, sizeof(bob_sid), "%064x", 2);
 	ck_assert_int_eq(presence_logout(st, bob_sid, &p), EC_OK);
-	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200001,
-				       &changes, ended, &n_ended), EC_OK);
+	ck_assert_int_eq(presence_tick(st, parked, 3, IDLE_MS, 200001, &changes,
+				       ended, &n_ended),
+			 EC_OK);
 	ck_assert_uint_eq(n_ended, 1);
 	ck_assert_int_eq(ended[0], b.id);
 }
@@ -239,110 +236,6 @@ END_TEST
 /* ---- the helpers of the tests moved from test_store.c ---- */
 
 #define HASH "$y$j9T$salt$hash"
-
-/* The users add_user() made in this test, for login_as(). */
-#define USERS_MAX 8
-static struct store_user users[USERS_MAX];
-static int64_t add_user(struct store *db, const char *name)
-{
-	struct store_user u;
-
-	ck_assert_int_eq(store_user_add(db, name, HASH, 1), EC_OK);
-	ck_assert_int_eq(store_user_find(db, name, &u), EC_OK);
-	ck_assert_uint_lt(n_users, USERS_MAX);
-	users[n_users++] = u;
-	return u.id;
-}
-
-/* A login as the program makes it, login_connect() (login.h).  *p as the
- * presence functions report a change: the new count and the id of its
- * "user count" event.  A uid add_user() did not make stands for a user
- * deleted meanwhile. */
-static enum ecode login_as(struct store *db, const char *sid, int64_t uid,
-			   int64_t now_ms, int64_t expires_ms,
-			   struct presence_change *p)
-{
-	struct store_user ghost = {.id = uid, .username = "ghost"};
-	const struct store_user *u = &ghost;
-	int64_t count = -1, last = -1;
-	enum ecode rc;
-
-	memset(p, 0, sizeof(*p));
-	for (size_t i = 0; i < n_users; i++)
-		if (users[i].id == uid)
-			u = &users[i];
-	rc = login_connect(db, sid, u, now_ms, expires_ms, &count);
-	if (rc != EC_OK)
-		return rc;
-	ck_assert_int_eq(store_last_event_id(db, &last), EC_OK);
-	p->changed = true;
-	p->current_users = count;
-	p->event_id = last - 1;
-	return EC_OK;
-}
-
-/* sid of 64 hex chars from a small number, so tests read easily. */
-static const char *sid_of(int n)
-{
-	static char sid[4][65];
-	static int next;
-	char *s = sid[next++ % 4];
-
-	snprintf(s, 65, "%064x", n);
-	return s;
-}
-
-#define EVMAX 64
-
-struct ev {
-	int64_t id;
-	char name[80];
-	char data[256];
-};
-
-struct evlist {
-	size_t n;
-	struct ev ev[EVMAX];
-};
-
-static enum ecode collect_cb(void *ctx, const struct store_event *e)
-{
-	struct evlist *l = ctx;
-
-	ck_assert_uint_lt(l->n, EVMAX);
-	l->ev[l->n].id = e->id;
-	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
-	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
-	l->n++;
-	return EC_OK;
-}
-
-static void collect(struct store *db, int64_t after, size_t limit,
-		    struct evlist *l)
-{
-	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(db, after, limit, collect_cb, l),
-			 EC_OK);
-}
-
-static void check_pair(const struct evlist *l, size_t i, int64_t id,
-		       const char *user, int64_t count, bool connected)
-{
-	char num[24], json[160];
-
-	snprintf(num, sizeof(num), "%" PRId64, count);
-	snprintf(json, sizeof(json),
-		 "{\"username\":\"%s\",\"currentUsers\":%" PRId64
-		 ",\"connected\":%s}",
-		 user, count, connected ? "true" : "false");
-	ck_assert_uint_gt(l->n, i + 1);
-	ck_assert_int_eq(l->ev[i].id, id);
-	ck_assert_str_eq(l->ev[i].name, PRESENCE_EVENT_USER_COUNT);
-	ck_assert_str_eq(l->ev[i].data, num);
-	ck_assert_int_eq(l->ev[i + 1].id, id + 1);
-	ck_assert_str_eq(l->ev[i + 1].name, PRESENCE_EVENT_USER);
-	ck_assert_str_eq(l->ev[i + 1].data, json);
-}
 
 /* Straight to the database under test, only to look at what the store
  * wrote (fixture.h). */
@@ -357,32 +250,35 @@ START_TEST(test_login_event_pair)
 {
 	struct presence_change p;
 	struct store_session s;
-	struct evlist l;
-	int64_t uid = add_user(st, "alice");
+	struct fixture_evlist l;
+	int64_t uid = fixture_add_user(st, "alice");
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
-				  1000 + DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(1), uid, 1000,
+					  1000 + DAY_MS, &p),
+			 EC_OK);
 	ck_assert(p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 1);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
-	check_pair(&l, 0, 1, "alice", 1, true);
+	fixture_check_pair(&l, 0, 1, "alice", 1, true);
 
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 1000, &s),
+			 EC_OK);
 	ck_assert_int_eq(s.user_id, uid);
 	ck_assert_str_eq(s.username, "alice");
 	ck_assert(s.online);
 	ck_assert_int_eq(s.last_seen_ms, 1000);
 	ck_assert_int_eq(s.expires_ms, 1000 + DAY_MS);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s),
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 1000, &s),
 			 EC_NOT_FOUND);
 
 	/* a user deleted meanwhile: nothing is written */
-	ck_assert_int_eq(login_as(st, sid_of(3), uid + 100, 1000,
-				  2000, &p), EC_NOT_FOUND);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(3), uid + 100,
+					  1000, 2000, &p),
+			 EC_NOT_FOUND);
 	ck_assert(!p.changed);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
 }
 END_TEST
@@ -391,23 +287,26 @@ START_TEST(test_three_logins_count_up)
 {
 	const char *names[] = { "alice", "bob", "alice" };
 	struct presence_change p;
-	struct evlist l;
+	struct fixture_evlist l;
 
-	add_user(st, "alice");
-	add_user(st, "bob");
+	fixture_add_user(st, "alice");
+	fixture_add_user(st, "bob");
 	for (int i = 0; i < 3; i++) {
 		struct store_user u;
 
 		ck_assert_int_eq(store_user_find(st, names[i], &u), EC_OK);
-		ck_assert_int_eq(login_as(st, sid_of(i + 1), u.id,
-			1000 + i, 1000 + DAY_MS, &p), EC_OK);
+		ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(i + 1),
+						  u.id, 1000 + i, 1000 + DAY_MS,
+						  &p),
+				 EC_OK);
 		ck_assert_int_eq(p.current_users, i + 1);
 		ck_assert_int_eq(p.event_id, 2 * i + 1);
 	}
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 6);
 	for (int i = 0; i < 3; i++)
-		check_pair(&l, 2 * (size_t)i, 2 * i + 1, names[i], i + 1, true);
+		fixture_check_pair(&l, 2 * (size_t)i, 2 * i + 1, names[i],
+				   i + 1, true);
 }
 END_TEST
 
@@ -415,29 +314,31 @@ START_TEST(test_logout)
 {
 	struct presence_change p;
 	struct store_session s;
-	struct evlist l;
-	int64_t uid = add_user(st, "alice");
+	struct fixture_evlist l;
+	int64_t uid = fixture_add_user(st, "alice");
 	int off;
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000,
-				  DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(2), uid, 1000,
-				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(1), uid, 1000, DAY_MS, &p),
+		EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(2), uid, 1000, DAY_MS, &p),
+		EC_OK);
 	ck_assert_int_eq(p.current_users, 2);
 
 	/* online session: events with the new count */
-	ck_assert_int_eq(presence_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, fixture_sid_of(1), &p), EC_OK);
 	ck_assert(p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 5);
-	collect(st, 4, 100, &l);
+	fixture_collect(st, 4, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
-	check_pair(&l, 0, 5, "alice", 1, false);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s),
+	fixture_check_pair(&l, 0, 5, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 1000, &s),
 			 EC_NOT_FOUND);
 
 	/* unknown session (and the same one again): nothing */
-	ck_assert_int_eq(presence_logout(st, sid_of(1), &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, fixture_sid_of(1), &p), EC_OK);
 	ck_assert(!p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 0);
@@ -445,19 +346,19 @@ START_TEST(test_logout)
 	ck_assert(!p.changed);
 
 	/* offline session: deleted without events */
-	ck_assert_int_eq(presence_reap(st, 1000 + 61000, 60000, &off),
-			 EC_OK);
+	ck_assert_int_eq(presence_reap(st, 1000 + 61000, 60000, &off), EC_OK);
 	ck_assert_int_eq(off, 1);
-	collect(st, 6, 100, &l);
+	fixture_collect(st, 6, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 62000, &s),
+			 EC_OK);
 	ck_assert(!s.online);
-	ck_assert_int_eq(presence_logout(st, sid_of(2), &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, fixture_sid_of(2), &p), EC_OK);
 	ck_assert(!p.changed);
 	ck_assert_int_eq(p.current_users, 0);
-	collect(st, 8, 100, &l);
+	fixture_collect(st, 8, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 62000, &s),
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 62000, &s),
 			 EC_NOT_FOUND);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 0);
 }
@@ -467,51 +368,53 @@ START_TEST(test_touch)
 {
 	struct presence_change p;
 	struct store_session s;
-	struct evlist l;
-	int64_t uid = add_user(st, "alice");
+	struct fixture_evlist l;
+	int64_t uid = fixture_add_user(st, "alice");
 	int off;
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 500000,
-				  &p), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(1), uid, 1000, 500000, &p),
+		EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 1000, &s),
+			 EC_OK);
 
 	/* online: last_seen moves, no events */
 	ck_assert_int_eq(presence_touch(st, s.id, 2000, &p), EC_OK);
 	ck_assert(!p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 0);
-	collect(st, 2, 100, &l);
+	fixture_collect(st, 2, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 2000, &s),
+			 EC_OK);
 	ck_assert_int_eq(s.last_seen_ms, 2000);
 	/* never backwards */
 	ck_assert_int_eq(presence_touch(st, s.id, 1500, &p), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 2000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 2000, &s),
+			 EC_OK);
 	ck_assert_int_eq(s.last_seen_ms, 2000);
 
 	/* offline -> online: the pair */
-	ck_assert_int_eq(presence_reap(st, 2000 + 60001, 60000, &off),
-			 EC_OK);
+	ck_assert_int_eq(presence_reap(st, 2000 + 60001, 60000, &off), EC_OK);
 	ck_assert_int_eq(off, 1);
 	ck_assert_int_eq(presence_touch(st, s.id, 70000, &p), EC_OK);
 	ck_assert(p.changed);
 	ck_assert_int_eq(p.current_users, 1);
 	ck_assert_int_eq(p.event_id, 5);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 6);
-	check_pair(&l, 2, 3, "alice", 0, false);
-	check_pair(&l, 4, 5, "alice", 1, true);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 70000, &s), EC_OK);
+	fixture_check_pair(&l, 2, 3, "alice", 0, false);
+	fixture_check_pair(&l, 4, 5, "alice", 1, true);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 70000, &s),
+			 EC_OK);
 	ck_assert(s.online);
 	ck_assert_int_eq(s.last_seen_ms, 70000);
 
 	/* unknown and expired sessions */
-	ck_assert_int_eq(presence_touch(st, s.id + 1, 70000, &p),
-			 EC_NOT_FOUND);
+	ck_assert_int_eq(presence_touch(st, s.id + 1, 70000, &p), EC_NOT_FOUND);
 	ck_assert(!p.changed);
-	ck_assert_int_eq(presence_touch(st, s.id, 500000, &p),
-			 EC_NOT_FOUND);
-	collect(st, 6, 100, &l);
+	ck_assert_int_eq(presence_touch(st, s.id, 500000, &p), EC_NOT_FOUND);
+	fixture_collect(st, 6, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 }
 END_TEST
@@ -522,60 +425,67 @@ START_TEST(test_batch_touch)
 	size_t n_ended = 0;
 	struct presence_change p;
 	struct store_session s[3];
-	struct evlist l;
+	struct fixture_evlist l;
 	int64_t uid[3];
 	int64_t ids[5];
 	int off, on = -1;
 
-	uid[0] = add_user(st, "alice");
-	uid[1] = add_user(st, "bob");
-	uid[2] = add_user(st, "carol");
+	uid[0] = fixture_add_user(st, "alice");
+	uid[1] = fixture_add_user(st, "bob");
+	uid[2] = fixture_add_user(st, "carol");
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(login_as(st, sid_of(i + 1), uid[i],
-			1000, DAY_MS, &p), EC_OK);
-		ck_assert_int_eq(store_session_find(st, sid_of(i + 1), 1000,
-						    &s[i]), EC_OK);
+		ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(i + 1),
+						  uid[i], 1000, DAY_MS, &p),
+				 EC_OK);
+		ck_assert_int_eq(store_session_find(st, fixture_sid_of(i + 1),
+						    1000, &s[i]),
+				 EC_OK);
 	}
 	ck_assert_int_eq(presence_reap(st, 100000, 1000, &off), EC_OK);
 	ck_assert_int_eq(off, 3);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 12);
 	/* one pair per session, each with the count at that point */
-	check_pair(&l, 6, 7, "alice", 2, false);
-	check_pair(&l, 8, 9, "bob", 1, false);
-	check_pair(&l, 10, 11, "carol", 0, false);
+	fixture_check_pair(&l, 6, 7, "alice", 2, false);
+	fixture_check_pair(&l, 8, 9, "bob", 1, false);
+	fixture_check_pair(&l, 10, 11, "carol", 0, false);
 
 	ids[0] = s[1].id;
 	ids[1] = s[0].id;
-	ids[2] = s[1].id;     /* repeats are fine */
-	ids[3] = 9999;        /* so is a session that went away */
+	ids[2] = s[1].id; /* repeats are fine */
+	ids[3] = 9999;	  /* so is a session that went away */
 	ids[4] = s[0].id;
-	ck_assert_int_eq(presence_touch_many(st, ids, 5, 200000, &on, ended,
-					      &n_ended), EC_OK);
+	ck_assert_int_eq(
+		presence_touch_many(st, ids, 5, 200000, &on, ended, &n_ended),
+		EC_OK);
 	ck_assert_int_eq(on, 2);
 	/* the one that went away is reported, for its waiters to end */
 	ck_assert_uint_eq(n_ended, 1);
 	ck_assert_int_eq(ended[0], 9999);
-	collect(st, 12, 100, &l);
+	fixture_collect(st, 12, 100, &l);
 	ck_assert_uint_eq(l.n, 4);
-	check_pair(&l, 0, 13, "bob", 1, true);
-	check_pair(&l, 2, 15, "alice", 2, true);
-	ck_assert_int_eq(store_session_find(st, sid_of(3), 200000, &s[2]),
-			 EC_OK);
+	fixture_check_pair(&l, 0, 13, "bob", 1, true);
+	fixture_check_pair(&l, 2, 15, "alice", 2, true);
+	ck_assert_int_eq(
+		store_session_find(st, fixture_sid_of(3), 200000, &s[2]),
+		EC_OK);
 	ck_assert(!s[2].online);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 200000, &s[0]),
-			 EC_OK);
+	ck_assert_int_eq(
+		store_session_find(st, fixture_sid_of(1), 200000, &s[0]),
+		EC_OK);
 	ck_assert(s[0].online);
 	ck_assert_int_eq(s[0].last_seen_ms, 200000);
 
 	/* again: all online already, nothing appended */
-	ck_assert_int_eq(presence_touch_many(st, ids, 5, 200001, &on, NULL,
-					      NULL), EC_OK);
+	ck_assert_int_eq(
+		presence_touch_many(st, ids, 5, 200001, &on, NULL, NULL),
+		EC_OK);
 	ck_assert_int_eq(on, 0);
-	ck_assert_int_eq(presence_touch_many(st, ids, 0, 200001, &on, NULL,
-					      NULL), EC_OK);
+	ck_assert_int_eq(
+		presence_touch_many(st, ids, 0, 200001, &on, NULL, NULL),
+		EC_OK);
 	ck_assert_int_eq(on, 0);
-	collect(st, 16, 100, &l);
+	fixture_collect(st, 16, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 }
 END_TEST
@@ -584,26 +494,28 @@ START_TEST(test_reap_idle)
 {
 	struct presence_change p;
 	struct store_session s;
-	struct evlist l;
-	int64_t uid = add_user(st, "alice");
+	struct fixture_evlist l;
+	int64_t uid = fixture_add_user(st, "alice");
 	int off = -1;
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, DAY_MS,
-				  &p), EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(1), uid, 1000, DAY_MS, &p),
+		EC_OK);
 	/* exactly idle_ms old: still online */
 	ck_assert_int_eq(presence_reap(st, 1100, 100, &off), EC_OK);
 	ck_assert_int_eq(off, 0);
 	ck_assert_int_eq(presence_reap(st, 1101, 100, &off), EC_OK);
 	ck_assert_int_eq(off, 1);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 4);
-	check_pair(&l, 2, 3, "alice", 0, false);
+	fixture_check_pair(&l, 2, 3, "alice", 0, false);
 	/* offline but kept: it may come back */
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 1101, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 1101, &s),
+			 EC_OK);
 	ck_assert(!s.online);
 	ck_assert_int_eq(presence_reap(st, 5000, 100, &off), EC_OK);
 	ck_assert_int_eq(off, 0);
-	collect(st, 4, 100, &l);
+	fixture_collect(st, 4, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 }
 END_TEST
@@ -618,16 +530,17 @@ START_TEST(test_reap_concurrent)
 	enum { KIDS = 4 };
 	const char *names[] = { "alice", "bob", "carol" };
 	struct presence_change p;
-	struct evlist l;
+	struct fixture_evlist l;
 	pid_t pid[KIDS];
 	int go[2], status, total = 0;
 	char c;
 
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(login_as(st, sid_of(i + 1),
-					  add_user(st, names[i]), 1000 + i,
-					  DAY_MS, &p),
-				 EC_OK);
+		ck_assert_int_eq(
+			fixture_login_as(st, fixture_sid_of(i + 1),
+					 fixture_add_user(st, names[i]),
+					 1000 + i, DAY_MS, &p),
+			EC_OK);
 	ck_assert_int_eq(pipe(go), 0);
 	for (int k = 0; k < KIDS; k++) {
 		pid[k] = fork();
@@ -657,11 +570,11 @@ START_TEST(test_reap_concurrent)
 		total += WEXITSTATUS(status);
 	}
 	ck_assert_int_eq(total, 3); /* one transition per session */
-	collect(st, 6, 100, &l);
+	fixture_collect(st, 6, 100, &l);
 	ck_assert_uint_eq(l.n, 6);
-	check_pair(&l, 0, 7, "alice", 2, false);
-	check_pair(&l, 2, 9, "bob", 1, false);
-	check_pair(&l, 4, 11, "carol", 0, false);
+	fixture_check_pair(&l, 0, 7, "alice", 2, false);
+	fixture_check_pair(&l, 2, 9, "bob", 1, false);
+	fixture_check_pair(&l, 4, 11, "carol", 0, false);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions WHERE online"),
 			 0);
 }
@@ -671,23 +584,29 @@ START_TEST(test_reap_expiry)
 {
 	struct presence_change p;
 	struct store_session s;
-	struct evlist l;
-	int64_t uid = add_user(st, "alice");
-	int64_t bob = add_user(st, "bob");
+	struct fixture_evlist l;
+	int64_t uid = fixture_add_user(st, "alice");
+	int64_t bob = fixture_add_user(st, "bob");
 	int off = -1;
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 5000,
-				  &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(2), bob, 1000, 100000,
-				  &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(3), bob, 1000, 6000,
-				  &p), EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(1), uid, 1000, 5000, &p),
+		EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(2), bob, 1000, 100000, &p),
+		EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(3), bob, 1000, 6000, &p),
+		EC_OK);
 	/* session 3 offline first (idle), still there */
-	ck_assert_int_eq(store_session_find(st, sid_of(3), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(3), 1000, &s),
+			 EC_OK);
 	ck_assert_int_eq(presence_touch(st, s.id, 1000, &p), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 1000, &s),
+			 EC_OK);
 	ck_assert_int_eq(presence_touch(st, s.id, 4000, &p), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 1000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 1000, &s),
+			 EC_OK);
 	ck_assert_int_eq(presence_touch(st, s.id, 4000, &p), EC_OK);
 	ck_assert_int_eq(presence_reap(st, 4000, 2000, &off), EC_OK);
 	ck_assert_int_eq(off, 1);
@@ -697,20 +616,21 @@ START_TEST(test_reap_expiry)
 	 * although it is not idle */
 	ck_assert_int_eq(presence_reap(st, 5000, 60000, &off), EC_OK);
 	ck_assert_int_eq(off, 1);
-	collect(st, 8, 100, &l);
+	fixture_collect(st, 8, 100, &l);
 	ck_assert_uint_eq(l.n, 2);
-	check_pair(&l, 0, 9, "alice", 1, false);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 0, &s),
+	fixture_check_pair(&l, 0, 9, "alice", 1, false);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 0, &s),
 			 EC_NOT_FOUND);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 2);
 
 	/* at 6000 offline session 3 expires: deleted, no events */
 	ck_assert_int_eq(presence_reap(st, 6000, 60000, &off), EC_OK);
 	ck_assert_int_eq(off, 0);
-	collect(st, 10, 100, &l);
+	fixture_collect(st, 10, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 6000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 6000, &s),
+			 EC_OK);
 	ck_assert(s.online);
 }
 END_TEST
@@ -739,13 +659,15 @@ START_TEST(test_user_event_data)
 
 	buf_init(&b, 1024);
 	ck_assert_int_eq(buf_adds(&b, ">"), EC_OK);
-	ck_assert_int_eq(presence_user_event_data(&b, r->name, r->count,
-					       r->connected), EC_OK);
+	ck_assert_int_eq(
+		presence_user_event_data(&b, r->name, r->count, r->connected),
+		EC_OK);
 	ck_assert_str_eq(buf_str(&b) + 1, r->want); /* appended */
 	buf_release(&b);
 	buf_init(&b, strlen(r->want) - 1);
-	ck_assert_int_eq(presence_user_event_data(&b, r->name, r->count,
-					       r->connected), EC_TOO_LARGE);
+	ck_assert_int_eq(
+		presence_user_event_data(&b, r->name, r->count, r->connected),
+		EC_TOO_LARGE);
 	ck_assert_uint_eq(b.len, 0);
 	buf_release(&b);
 }
@@ -774,9 +696,9 @@ int main(void)
 	tcase_add_test(tc, test_reap_idle);
 	tcase_add_test(tc, test_reap_concurrent);
 	tcase_add_test(tc, test_reap_expiry);
-	tcase_add_loop_test(tc, test_user_event_data, 0,
-			    (int)(sizeof(user_data_rows) /
-				  sizeof(user_data_rows[0])));
+	tcase_add_loop_test(
+		tc, test_user_event_data, 0,
+		(int)(sizeof(user_data_rows) / sizeof(user_data_rows[0])));
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }

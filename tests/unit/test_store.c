@@ -38,124 +38,12 @@
 #define HASH "$y$j9T$salt$hash"
 #define DAY_MS (24 * 3600 * 1000LL)
 
-
-/* The users add_user() made in this test, for login_as(). */
-#define USERS_MAX 8
-static struct store_user users[USERS_MAX];
-static size_t n_users;
-
 static void setup(void)
 {
 	fixture_setup();
-	n_users = 0;
-}
-
-static int64_t add_user(struct store *st, const char *name)
-{
-	struct store_user u;
-
-	ck_assert_int_eq(store_user_add(st, name, HASH, 1), EC_OK);
-	ck_assert_int_eq(store_user_find(st, name, &u), EC_OK);
-	ck_assert_uint_lt(n_users, USERS_MAX);
-	users[n_users++] = u;
-	return u.id;
-}
-
-/* A login as the program makes it, login_connect() (login.h): the
- * session online and the "user count" + "user" pair in one
- * store_transaction().  *p as the presence functions report a change: the
- * new count and the id of its "user count" event.  A uid add_user() did
- * not make stands for a user deleted meanwhile. */
-static enum ecode login_as(struct store *st, const char *sid, int64_t uid,
-			   int64_t now_ms, int64_t expires_ms,
-			   struct presence_change *p)
-{
-	struct store_user ghost = { .id = uid, .username = "ghost" };
-	const struct store_user *u = &ghost;
-	int64_t count = -1, last = -1;
-	enum ecode rc;
-
-	memset(p, 0, sizeof(*p));
-	for (size_t i = 0; i < n_users; i++)
-		if (users[i].id == uid)
-			u = &users[i];
-	rc = login_connect(st, sid, u, now_ms, expires_ms, &count);
-	if (rc != EC_OK)
-		return rc;
-	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
-	p->changed = true;
-	p->current_users = count;
-	p->event_id = last - 1;
-	return EC_OK;
-}
-
-/* sid of 64 hex chars from a small number, so tests read easily. */
-static const char *sid_of(int n)
-{
-	static char sid[4][65];
-	static int next;
-	char *s = sid[next++ % 4];
-
-	snprintf(s, 65, "%064x", n);
-	return s;
 }
 
 /* ---- collecting events ---- */
-
-#define EVMAX 64
-
-struct ev {
-	int64_t id;
-	char name[80];
-	char data[256];
-};
-
-struct evlist {
-	size_t n;
-	struct ev ev[EVMAX];
-	int stop_after; /* > 0: return EC_INTERNAL after this many */
-};
-
-static enum ecode collect_cb(void *ctx, const struct store_event *e)
-{
-	struct evlist *l = ctx;
-
-	ck_assert_uint_lt(l->n, EVMAX);
-	l->ev[l->n].id = e->id;
-	snprintf(l->ev[l->n].name, sizeof(l->ev[0].name), "%s", e->name);
-	snprintf(l->ev[l->n].data, sizeof(l->ev[0].data), "%s", e->data);
-	l->n++;
-	if (l->stop_after > 0 && l->n == (size_t)l->stop_after)
-		return EC_INTERNAL;
-	return EC_OK;
-}
-
-static void collect(struct store *st, int64_t after, size_t limit,
-		    struct evlist *l)
-{
-	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(st, after, limit, collect_cb, l),
-			 EC_OK);
-}
-
-static void check_pair(const struct evlist *l, size_t i, int64_t id,
-		       const char *user, int64_t count, bool connected)
-{
-	char num[24], json[160];
-
-	snprintf(num, sizeof(num), "%" PRId64, count);
-	snprintf(json, sizeof(json),
-		 "{\"username\":\"%s\",\"currentUsers\":%" PRId64
-		 ",\"connected\":%s}",
-		 user, count, connected ? "true" : "false");
-	ck_assert_uint_gt(l->n, i + 1);
-	ck_assert_int_eq(l->ev[i].id, id);
-	ck_assert_str_eq(l->ev[i].name, PRESENCE_EVENT_USER_COUNT);
-	ck_assert_str_eq(l->ev[i].data, num);
-	ck_assert_int_eq(l->ev[i + 1].id, id + 1);
-	ck_assert_str_eq(l->ev[i + 1].name, PRESENCE_EVENT_USER);
-	ck_assert_str_eq(l->ev[i + 1].data, json);
-}
 
 /* ---- looking underneath ---- */
 
@@ -225,24 +113,32 @@ static void schema_dump(const char *path, struct buf *out)
 
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-		"SELECT type, name, tbl_name, sql FROM sqlite_master "
-		"ORDER BY type, name", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(
+			db,
+			"SELECT type, name, tbl_name, sql FROM sqlite_master "
+			"ORDER BY type, name",
+			-1, &s, NULL),
+		SQLITE_OK);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *sql = (const char *)sqlite3_column_text(s, 3);
 
 		ck_assert_int_eq(buf_printf(out, "%s|%s|%s|",
-			sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
-			sqlite3_column_text(s, 2)), EC_OK);
+					    sqlite3_column_text(s, 0),
+					    sqlite3_column_text(s, 1),
+					    sqlite3_column_text(s, 2)),
+				 EC_OK);
 		sql_normalise(sql ? sql : "", out);
 		ck_assert_int_eq(buf_addc(out, '\n'), EC_OK);
 	}
 	sqlite3_finalize(s);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s,
-					    NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL),
+		SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	ck_assert_int_eq(buf_printf(out, "user_version=%d\n",
-				    sqlite3_column_int(s, 0)), EC_OK);
+	ck_assert_int_eq(
+		buf_printf(out, "user_version=%d\n", sqlite3_column_int(s, 0)),
+		EC_OK);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 }
@@ -262,8 +158,9 @@ START_TEST(test_migrate_fresh_and_again)
 	ck_assert_int_eq(store_migrate(fixture_db, &from, &to), EC_OK);
 	ck_assert_int_eq(from, schema_version());
 	ck_assert_int_eq(to, schema_version());
-	ck_assert_int_eq(sql_int(fixture_pg ? "SELECT version FROM emitcgi_schema"
-					    : "PRAGMA user_version"),
+	ck_assert_int_eq(sql_int(fixture_pg
+					 ? "SELECT version FROM emitcgi_schema"
+					 : "PRAGMA user_version"),
 			 schema_version());
 	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	ck_assert_int_eq(store_health(st, &v), EC_OK);
@@ -287,8 +184,9 @@ START_TEST(test_migrate_concurrent)
 		pid[i] = fork();
 		ck_assert_int_ge(pid[i], 0);
 		if (pid[i] == 0)
-			_exit(store_migrate(fixture_db, NULL, NULL) == EC_OK ? 0 :
-			      1);
+			_exit(store_migrate(fixture_db, NULL, NULL) == EC_OK
+				      ? 0
+				      : 1);
 	}
 	for (int i = 0; i < KIDS; i++) {
 		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
@@ -297,13 +195,13 @@ START_TEST(test_migrate_concurrent)
 	}
 	ck_assert_int_eq(store_open(fixture_db, &st), EC_OK);
 	store_close(st);
-	ck_assert_int_eq(sql_int(fixture_pg
-					 ? "SELECT count(*) FROM pg_tables WHERE "
-					   "schemaname = current_schema() AND "
-					   "tablename = 'users'"
-					 : "SELECT count(*) FROM sqlite_master "
-					   "WHERE name = 'users'"),
-			 1);
+	ck_assert_int_eq(
+		sql_int(fixture_pg ? "SELECT count(*) FROM pg_tables WHERE "
+				     "schemaname = current_schema() AND "
+				     "tablename = 'users'"
+				   : "SELECT count(*) FROM sqlite_master "
+				     "WHERE name = 'users'"),
+		1);
 }
 END_TEST
 
@@ -392,21 +290,22 @@ static int64_t pg_schema_hash(const char *suffix)
 {
 	char sql[1536];
 
-	snprintf(sql, sizeof(sql),
-		 "WITH s(n) AS (SELECT current_schema() || '%s') "
-		 "SELECT ('x' || substr(md5(coalesce(string_agg(x, '|' "
-		 "ORDER BY x), '')), 1, 15))::bit(60)::bigint FROM ("
-		 "SELECT table_name || '.' || column_name || ':' || data_type "
-		 "|| ':' || is_nullable || ':' || coalesce(column_default, '') "
-		 "|| ':' || is_identity FROM information_schema.columns, s "
-		 "WHERE table_schema = s.n "
-		 "UNION ALL SELECT indexname || ':' || replace(indexdef, "
-		 "s.n || '.', '') FROM pg_indexes, s WHERE schemaname = s.n "
-		 "UNION ALL SELECT c.relname || ':' || t.tgname FROM pg_trigger "
-		 "t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace ns "
-		 "ON ns.oid = c.relnamespace, s WHERE ns.nspname = s.n AND NOT "
-		 "t.tgisinternal) t(x)",
-		 suffix);
+	snprintf(
+		sql, sizeof(sql),
+		"WITH s(n) AS (SELECT current_schema() || '%s') "
+		"SELECT ('x' || substr(md5(coalesce(string_agg(x, '|' "
+		"ORDER BY x), '')), 1, 15))::bit(60)::bigint FROM ("
+		"SELECT table_name || '.' || column_name || ':' || data_type "
+		"|| ':' || is_nullable || ':' || coalesce(column_default, '') "
+		"|| ':' || is_identity FROM information_schema.columns, s "
+		"WHERE table_schema = s.n "
+		"UNION ALL SELECT indexname || ':' || replace(indexdef, "
+		"s.n || '.', '') FROM pg_indexes, s WHERE schemaname = s.n "
+		"UNION ALL SELECT c.relname || ':' || t.tgname FROM pg_trigger "
+		"t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace ns "
+		"ON ns.oid = c.relnamespace, s WHERE ns.nspname = s.n AND NOT "
+		"t.tgisinternal) t(x)",
+		suffix);
 	return fixture_sql_i64(sql);
 }
 
@@ -499,17 +398,17 @@ static const struct fail_row {
 	enum fail_op op;
 	const char *name;
 	int64_t now_ms;
-	int want_failures;      /* F_GET */
-	int64_t want_end_ms;    /* F_GET */
+	int want_failures;   /* F_GET */
+	int64_t want_end_ms; /* F_GET */
 } fail_rows[] = {
 	{ F_GET, "alice", 0, 0, 0 },
 	{ F_ADD, "alice", 100, 0, 0 },
 	{ F_GET, "alice", 100, 1, 1100 },
-	{ F_ADD, "ALICE", 500, 0, 0 },           /* same name, other case */
+	{ F_ADD, "ALICE", 500, 0, 0 }, /* same name, other case */
 	{ F_GET, "Alice", 1099, 2, 1100 },
 	{ F_GET, "bob", 1099, 0, 0 },
-	{ F_GET, "alice", 1100, 0, 0 },          /* the window has ended */
-	{ F_ADD, "alice", 1100, 0, 0 },          /* a new one starts */
+	{ F_GET, "alice", 1100, 0, 0 }, /* the window has ended */
+	{ F_ADD, "alice", 1100, 0, 0 }, /* a new one starts */
 	{ F_GET, "alice", 1100, 1, 2100 },
 	{ F_ADD, "alice", 2099, 0, 0 },
 	{ F_ADD, "alice", 2099, 0, 0 },
@@ -533,19 +432,22 @@ START_TEST(test_login_failures)
 			failures = -1;
 			end = -1;
 			ck_assert_int_eq(store_login_failures(st, r->name,
-				r->now_ms, &failures, &end), EC_OK);
+							      r->now_ms,
+							      &failures, &end),
+					 EC_OK);
 			ck_assert_msg(failures == r->want_failures &&
-				      end == r->want_end_ms,
-				      "row %zu: %d failures until %" PRId64,
-				      i, failures, end);
+					      end == r->want_end_ms,
+				      "row %zu: %d failures until %" PRId64, i,
+				      failures, end);
 			break;
 		case F_ADD:
-			ck_assert_int_eq(store_login_failure_add(st, r->name,
-				r->now_ms, 1000), EC_OK);
+			ck_assert_int_eq(store_login_failure_add(
+						 st, r->name, r->now_ms, 1000),
+					 EC_OK);
 			break;
 		case F_CLEAR:
-			ck_assert_int_eq(store_login_failures_clear(st,
-				r->name), EC_OK);
+			ck_assert_int_eq(
+				store_login_failures_clear(st, r->name), EC_OK);
 			break;
 		}
 	}
@@ -569,14 +471,16 @@ START_TEST(test_find_expired)
 	struct store *st = fixture_store();
 	struct presence_change p;
 	struct store_session s;
-	int64_t uid = add_user(st, "alice");
+	int64_t uid = fixture_add_user(st, "alice");
 
-	ck_assert_int_eq(login_as(st, sid_of(1), uid, 1000, 9000,
-				  &p), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 8999, &s), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 9000, &s),
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(1), uid, 1000, 9000, &p),
+		EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 8999, &s),
+			 EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 9000, &s),
 			 EC_NOT_FOUND);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 20000, &s),
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 20000, &s),
 			 EC_NOT_FOUND);
 	ck_assert_int_eq(store_session_find(st, "", 0, &s), EC_NOT_FOUND);
 	store_close(st);
@@ -594,12 +498,12 @@ static void count_hook(void *ctx)
 struct script {
 	int64_t uid;
 	const char *sid;
-	enum ecode fail;      /* returned at the end instead of EC_OK */
-	bool misuse;          /* also call what may not be called inside */
-	int64_t count;        /* from store_session_insert() */
-	int64_t ids[2];       /* from store_event_append() */
-	int64_t last_inside;  /* store_last_event_id() inside */
-	bool session_inside;  /* store_session_find() inside saw it */
+	enum ecode fail;     /* returned at the end instead of EC_OK */
+	bool misuse;	     /* also call what may not be called inside */
+	int64_t count;	     /* from store_session_insert() */
+	int64_t ids[2];	     /* from store_event_append() */
+	int64_t last_inside; /* store_last_event_id() inside */
+	bool session_inside; /* store_session_find() inside saw it */
 };
 
 static enum ecode tx_script(struct store *st, void *arg)
@@ -628,8 +532,7 @@ static enum ecode tx_script(struct store *st, void *arg)
 				 EC_INTERNAL);
 		ck_assert_int_eq(store_user_add(st, "eve", HASH, 1),
 				 EC_INTERNAL);
-		ck_assert_int_eq(presence_logout(st, x->sid, &p),
-				 EC_INTERNAL);
+		ck_assert_int_eq(presence_logout(st, x->sid, &p), EC_INTERNAL);
 		ck_assert_int_eq(store_snapshot(st, &snap), EC_INTERNAL);
 	}
 	return x->fail;
@@ -656,11 +559,13 @@ START_TEST(test_transaction)
 	struct store *st = fixture_store();
 	struct store_session s;
 	struct store_snapshot snap;
-	struct evlist l = { 0 };
-	int64_t uid = add_user(st, "alice"), before, count = -1;
+	struct fixture_evlist l = { 0 };
+	int64_t uid = fixture_add_user(st, "alice"), before, count = -1;
 	struct script x = {
 		.uid = r->known_user ? uid : uid + 100,
-		.sid = sid_of(1), .fail = r->fail, .misuse = r->misuse,
+		.sid = fixture_sid_of(1),
+		.fail = r->fail,
+		.misuse = r->misuse,
 	};
 	bool ok = r->want == EC_OK;
 	int calls = 0;
@@ -678,7 +583,7 @@ START_TEST(test_transaction)
 		ck_assert_int_eq(x.last_inside, before + 2);
 		ck_assert(x.session_inside);
 	}
-	collect(st, before, 100, &l);
+	fixture_collect(st, before, 100, &l);
 	ck_assert_uint_eq(l.n, ok ? 2 : 0);
 	if (ok) {
 		ck_assert_int_eq(l.ev[0].id, x.ids[0]);
@@ -693,8 +598,9 @@ START_TEST(test_transaction)
 
 	/* the connection is usable afterwards, and outside a transaction
 	 * store_session_insert() is refused */
-	ck_assert_int_eq(store_session_insert(st, sid_of(2), uid, 1, DAY_MS,
-					      &count), EC_INTERNAL);
+	ck_assert_int_eq(store_session_insert(st, fixture_sid_of(2), uid, 1,
+					      DAY_MS, &count),
+			 EC_INTERNAL);
 	ck_assert_int_eq(count, -1);
 	ck_assert_int_eq(store_event_append(st, "x", "3", 1, NULL), EC_OK);
 	ck_assert_int_eq(calls, ok ? 2 : 1);
@@ -714,8 +620,8 @@ START_TEST(test_session_insert_counts)
 {
 	struct store *a = fixture_store(), *b = NULL;
 	struct script x = { 0 };
-	struct evlist l = { 0 };
-	int64_t uid = add_user(a, "alice");
+	struct fixture_evlist l = { 0 };
+	int64_t uid = fixture_add_user(a, "alice");
 	int calls = 0;
 
 	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
@@ -724,22 +630,22 @@ START_TEST(test_session_insert_counts)
 	 * hook either */
 	x.uid = uid;
 	for (int i = 0; i < 4; i++) {
-		x.sid = sid_of(i + 1);
-		ck_assert_int_eq(store_transaction(i % 2 ? b : a,
-						   tx_insert_one, &x), EC_OK);
+		x.sid = fixture_sid_of(i + 1);
+		ck_assert_int_eq(
+			store_transaction(i % 2 ? b : a, tx_insert_one, &x),
+			EC_OK);
 		ck_assert_int_eq(x.count, i + 1);
 	}
 	ck_assert_int_eq(calls, 0);
-	collect(a, 0, 100, &l);
+	fixture_collect(a, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 	/* a token is unique: the second insert fails, nothing changes */
-	x.sid = sid_of(1);
+	x.sid = fixture_sid_of(1);
 	ck_assert_int_eq(store_transaction(a, tx_insert_one, &x), EC_DB);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 4);
 	/* a session that is offline does not count */
-	ck_assert_int_eq(presence_reap(a, 1000 + 61000, 60000, NULL),
-			 EC_OK);
-	x.sid = sid_of(5);
+	ck_assert_int_eq(presence_reap(a, 1000 + 61000, 60000, NULL), EC_OK);
+	x.sid = fixture_sid_of(5);
 	ck_assert_int_eq(store_transaction(a, tx_insert_one, &x), EC_OK);
 	ck_assert_int_eq(x.count, 1);
 	store_close(b);
@@ -754,8 +660,8 @@ START_TEST(test_snapshot)
 	struct store *st = fixture_store();
 	struct presence_change p;
 	struct store_snapshot snap;
-	int64_t alice = add_user(st, "alice");
-	int64_t bob = add_user(st, "bob");
+	int64_t alice = fixture_add_user(st, "alice");
+	int64_t bob = fixture_add_user(st, "bob");
 	int64_t last = -1;
 
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
@@ -766,12 +672,15 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 0);
 
-	ck_assert_int_eq(login_as(st, sid_of(1), alice, 1000,
-				  DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(2), alice, 1000,
-				  DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(3), bob, 1000,
-				  DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(1), alice, 1000,
+					  DAY_MS, &p),
+			 EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(2), alice, 1000,
+					  DAY_MS, &p),
+			 EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(3), bob, 1000, DAY_MS, &p),
+		EC_OK);
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 3);
 	ck_assert_int_eq(snap.unique_users, 2);
@@ -780,7 +689,7 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 6);
 
-	ck_assert_int_eq(presence_logout(st, sid_of(3), &p), EC_OK);
+	ck_assert_int_eq(presence_logout(st, fixture_sid_of(3), &p), EC_OK);
 	ck_assert_int_eq(store_snapshot(st, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 2);
 	ck_assert_int_eq(snap.unique_users, 1);
@@ -796,39 +705,40 @@ static void append_n(struct store *st, int n)
 
 	for (int i = 0; i < n; i++) {
 		snprintf(data, sizeof(data), "{\"i\":%d}", i);
-		ck_assert_int_eq(store_event_append(st, "chat", data, 1000 + i,
-						    &id), EC_OK);
+		ck_assert_int_eq(
+			store_event_append(st, "chat", data, 1000 + i, &id),
+			EC_OK);
 	}
 }
 
 START_TEST(test_events_after_limit)
 {
 	struct store *st = fixture_store();
-	struct evlist l = { 0 };
+	struct fixture_evlist l = { 0 };
 
 	append_n(st, 10);
-	collect(st, 3, 4, &l);
+	fixture_collect(st, 3, 4, &l);
 	ck_assert_uint_eq(l.n, 4);
 	for (size_t i = 0; i < 4; i++)
 		ck_assert_int_eq(l.ev[i].id, 4 + (int64_t)i);
 	ck_assert_str_eq(l.ev[0].name, "chat");
 	ck_assert_str_eq(l.ev[0].data, "{\"i\":3}");
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 10);
-	collect(st, 9, 100, &l);
+	fixture_collect(st, 9, 100, &l);
 	ck_assert_uint_eq(l.n, 1);
 	ck_assert_int_eq(l.ev[0].id, 10);
-	collect(st, 10, 100, &l);
+	fixture_collect(st, 10, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
-	collect(st, 0, 0, &l);
+	fixture_collect(st, 0, 0, &l);
 	ck_assert_uint_eq(l.n, 0);
-	collect(st, -5, (size_t)-1, &l);
+	fixture_collect(st, -5, (size_t)-1, &l);
 	ck_assert_uint_eq(l.n, 10);
 
 	/* a callback's error stops the walk and is returned */
 	memset(&l, 0, sizeof(l));
 	l.stop_after = 3;
-	ck_assert_int_eq(store_events_after(st, 0, 100, collect_cb, &l),
+	ck_assert_int_eq(store_events_after(st, 0, 100, fixture_collect_cb, &l),
 			 EC_INTERNAL);
 	ck_assert_uint_eq(l.n, 3);
 	store_close(st);
@@ -841,7 +751,7 @@ END_TEST
 START_TEST(test_event_append_raw)
 {
 	struct store *st = fixture_store();
-	struct evlist l = { 0 };
+	struct fixture_evlist l = { 0 };
 	int64_t id = -1;
 
 	ck_assert_int_eq(store_event_append(st, "x", "{", 1, &id), EC_OK);
@@ -850,7 +760,7 @@ START_TEST(test_event_append_raw)
 			 EC_INTERNAL);
 	ck_assert_int_eq(store_event_append(st, "x", NULL, 1, NULL),
 			 EC_INTERNAL);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 1);
 	ck_assert_str_eq(l.ev[0].data, "{");
 	store_close(st);
@@ -893,11 +803,12 @@ START_TEST(test_notify_listen_pg)
 
 	/* The listener is killed: the descriptor reports it, the drain
 	 * reconnects. */
-	ck_assert_int_eq(fixture_sql_i64("SELECT count(pg_terminate_backend(pid)) "
-					 "FROM pg_stat_activity WHERE query = "
-					 "'LISTEN emitcgi_events' AND "
-					 "pid <> pg_backend_pid()"),
-			 1);
+	ck_assert_int_eq(
+		fixture_sql_i64("SELECT count(pg_terminate_backend(pid)) "
+				"FROM pg_stat_activity WHERE query = "
+				"'LISTEN emitcgi_events' AND "
+				"pid <> pg_backend_pid()"),
+		1);
 	ck_assert(readable(fd));
 	notify_drain(n);
 	ck_assert_int_eq(notify_fd(n), fd);
@@ -984,7 +895,8 @@ START_TEST(test_backend_tables)
 	ck_assert_uint_ge(n, 1);
 	ck_assert_ptr_eq(store_backend_for("/var/lib/emitcgi/emitcgi.db"),
 			 &store_backend_sqlite);
-	ck_assert_ptr_eq(store_backend_for("emitcgi.db"), &store_backend_sqlite);
+	ck_assert_ptr_eq(store_backend_for("emitcgi.db"),
+			 &store_backend_sqlite);
 	ck_assert_ptr_eq(store_backend_for("./a=b.db"), &store_backend_sqlite);
 	ck_assert_ptr_eq(store_backend_for(NULL), &store_backend_sqlite);
 	ck_assert(store_db_is_postgresql("postgresql://u@h/db"));
@@ -1005,7 +917,8 @@ START_TEST(test_backend_tables)
 	ck_assert_ptr_nonnull(store_backend_postgresql.listen_open);
 #else
 	/* a clear refusal, never an SQLite file named "postgresql:..." */
-	ck_assert_int_eq(store_migrate("postgresql://x", NULL, NULL), EC_CONFIG);
+	ck_assert_int_eq(store_migrate("postgresql://x", NULL, NULL),
+			 EC_CONFIG);
 #endif
 	ck_assert_int_eq(store_schema_version(),
 			 store_backend_sqlite.schema_version());
@@ -1016,13 +929,13 @@ START_TEST(test_trim)
 {
 	struct store *st = fixture_store();
 	struct store_snapshot snap;
-	struct evlist l = { 0 };
+	struct fixture_evlist l = { 0 };
 	int64_t deleted = -1, last, id;
 
 	append_n(st, 10);
 	ck_assert_int_eq(store_trim(st, 3, &deleted), EC_OK);
 	ck_assert_int_eq(deleted, 7);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_int_eq(l.ev[0].id, 8);
 	ck_assert_int_eq(l.ev[2].id, 10);
@@ -1039,7 +952,7 @@ START_TEST(test_trim)
 	/* keep 0 empties the log; the last id stays */
 	ck_assert_int_eq(store_trim(st, 0, &deleted), EC_OK);
 	ck_assert_int_eq(deleted, 4);
-	collect(st, 0, 100, &l);
+	fixture_collect(st, 0, 100, &l);
 	ck_assert_uint_eq(l.n, 0);
 	ck_assert_int_eq(store_last_event_id(st, &last), EC_OK);
 	ck_assert_int_eq(last, 11);
@@ -1139,7 +1052,9 @@ START_TEST(test_sio_sessions)
 	a.post_ms = 56;
 	a.closed_ms = 0;
 	a.flags = STORE_SIO_CONNECTED;
-	snprintf(a.outq, sizeof(a.outq), "40{}\x1e" "42[]");
+	snprintf(a.outq, sizeof(a.outq),
+		 "40{}\x1e"
+		 "42[]");
 	s.row = &a;
 	s.op = 1;
 	ck_assert_int_eq(store_transaction(st, sio_tx, &s), EC_OK);
@@ -1153,7 +1068,8 @@ START_TEST(test_sio_sessions)
 	ck_assert_int_eq(got.get_ms, 55);
 	ck_assert_int_eq(got.post_ms, 56);
 	ck_assert_int_eq(got.flags, STORE_SIO_CONNECTED);
-	ck_assert_str_eq(got.outq, "40{}\x1e" "42[]");
+	ck_assert_str_eq(got.outq, "40{}\x1e"
+				   "42[]");
 	ck_assert_int_eq(store_sio_get_id(st, b.id, &got), EC_OK);
 	ck_assert_str_eq(got.sid, "sidB");
 
@@ -1182,31 +1098,33 @@ START_TEST(test_commit_hook)
 	struct presence_change p;
 	struct store_session s1, s2;
 	struct store_snapshot snap;
-	struct evlist l = { 0 };
+	struct fixture_evlist l = { 0 };
 	int64_t uid, ids[2], last;
 	int calls = 0, n, failures;
 
 	store_set_commit_hook(st, count_hook, &calls);
-#define EXPECT(stmt, want)                                             \
-	do {                                                           \
-		int before_ = calls;                                   \
-		ck_assert_int_eq((stmt), EC_OK);                       \
-		ck_assert_msg(calls - before_ == (want), "%s: %d calls", \
-			      #stmt, calls - before_);                 \
+#define EXPECT(stmt, want)                                                     \
+	do {                                                                   \
+		int before_ = calls;                                           \
+		ck_assert_int_eq((stmt), EC_OK);                               \
+		ck_assert_msg(calls - before_ == (want), "%s: %d calls",       \
+			      #stmt, calls - before_);                         \
 	} while (0)
 
 	EXPECT(store_user_add(st, "alice", HASH, 1), 0);
-	uid = add_user(st, "bob");
+	uid = fixture_add_user(st, "bob");
 	ck_assert_int_eq(calls, 0);
 	EXPECT(store_login_failure_add(st, "alice", 1, 1000), 0);
 	EXPECT(store_login_failures(st, "alice", 1, &failures, &last), 0);
 	EXPECT(store_login_failures_clear(st, "alice"), 0);
-	EXPECT(login_as(st, sid_of(1), uid, 1000, DAY_MS, &p), 1);
-	EXPECT(login_as(st, sid_of(2), uid, 1000, DAY_MS, &p), 1);
-	EXPECT(store_session_find(st, sid_of(1), 1000, &s1), 0);
-	EXPECT(store_session_find(st, sid_of(2), 1000, &s2), 0);
-	EXPECT(presence_touch(st, s1.id, 3000, &p), 0);  /* online */
-	EXPECT(presence_reap(st, 2000, 60000, &n), 0);  /* nobody */
+	EXPECT(fixture_login_as(st, fixture_sid_of(1), uid, 1000, DAY_MS, &p),
+	       1);
+	EXPECT(fixture_login_as(st, fixture_sid_of(2), uid, 1000, DAY_MS, &p),
+	       1);
+	EXPECT(store_session_find(st, fixture_sid_of(1), 1000, &s1), 0);
+	EXPECT(store_session_find(st, fixture_sid_of(2), 1000, &s2), 0);
+	EXPECT(presence_touch(st, s1.id, 3000, &p), 0); /* online */
+	EXPECT(presence_reap(st, 2000, 60000, &n), 0);	/* nobody */
 	EXPECT(presence_reap(st, 62001, 60000, &n), 1); /* s2 */
 	ck_assert_int_eq(n, 1);
 	EXPECT(presence_touch(st, s2.id, 63000, &p), 1); /* back */
@@ -1214,25 +1132,27 @@ START_TEST(test_commit_hook)
 	ck_assert_int_eq(n, 2);
 	ids[0] = s1.id;
 	ids[1] = s2.id;
-	EXPECT(presence_touch_many(st, ids, 2, 300000, &n, NULL, NULL), 1); /* both */
+	EXPECT(presence_touch_many(st, ids, 2, 300000, &n, NULL, NULL),
+	       1); /* both */
 	ck_assert_int_eq(n, 2);
 	EXPECT(presence_touch_many(st, ids, 2, 300001, &n, NULL, NULL), 0);
-	EXPECT(presence_logout(st, sid_of(9), &p), 0);   /* unknown */
-	EXPECT(presence_logout(st, sid_of(1), &p), 1);   /* online */
+	EXPECT(presence_logout(st, fixture_sid_of(9), &p), 0); /* unknown */
+	EXPECT(presence_logout(st, fixture_sid_of(1), &p), 1); /* online */
 	EXPECT(presence_reap(st, 400000, 60000, &n), 1);
-	EXPECT(presence_logout(st, sid_of(2), &p), 0);   /* offline */
+	EXPECT(presence_logout(st, fixture_sid_of(2), &p), 0); /* offline */
 	EXPECT(store_event_append(st, "x", "1", 1, NULL), 1);
 	ck_assert_int_eq(io_append(st, "x", "{", 1, NULL), EC_INVALID_JSON);
 	ck_assert_int_eq(calls, 9);
-	EXPECT(store_events_after(st, 0, 100, collect_cb, &l), 0);
+	EXPECT(store_events_after(st, 0, 100, fixture_collect_cb, &l), 0);
 	EXPECT(store_snapshot(st, &snap), 0);
 	EXPECT(store_last_event_id(st, &last), 0);
 	EXPECT(store_trim(st, 0, NULL), 0);
 	EXPECT(store_health(st, &n), 0);
 
 	/* failed writes never call it */
-	EXPECT(presence_touch(st, 424242, 1, &p) == EC_NOT_FOUND ?
-		       EC_OK : EC_INTERNAL, 0);
+	EXPECT(presence_touch(st, 424242, 1, &p) == EC_NOT_FOUND ? EC_OK
+								 : EC_INTERNAL,
+	       0);
 	store_set_commit_hook(st, NULL, NULL);
 	EXPECT(store_event_append(st, "x", "1", 1, NULL), 0);
 #undef EXPECT
@@ -1245,7 +1165,7 @@ START_TEST(test_two_connections)
 	struct store *a = fixture_store(), *b = NULL;
 	struct presence_change p;
 	struct store_snapshot snap;
-	struct evlist l = { 0 };
+	struct fixture_evlist l = { 0 };
 	int64_t last = -1, id, uid;
 
 	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
@@ -1255,24 +1175,26 @@ START_TEST(test_two_connections)
 			 EC_OK);
 	ck_assert_int_eq(store_last_event_id(b, &last), EC_OK);
 	ck_assert_int_eq(last, id);
-	collect(b, 0, 10, &l);
+	fixture_collect(b, 0, 10, &l);
 	ck_assert_uint_eq(l.n, 1);
 	ck_assert_str_eq(l.ev[0].data, "\"from a\"");
 
-	uid = add_user(b, "alice");
-	ck_assert_int_eq(login_as(b, sid_of(1), uid, 1000, DAY_MS,
-				  &p), EC_OK);
+	uid = fixture_add_user(b, "alice");
+	ck_assert_int_eq(
+		fixture_login_as(b, fixture_sid_of(1), uid, 1000, DAY_MS, &p),
+		EC_OK);
 	ck_assert_int_eq(store_snapshot(a, &snap), EC_OK);
 	ck_assert_int_eq(snap.current_users, 1);
 	ck_assert_int_eq(snap.last_id, 3);
-	ck_assert_int_eq(login_as(a, sid_of(2), uid, 1000, DAY_MS,
-				  &p), EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(a, fixture_sid_of(2), uid, 1000, DAY_MS, &p),
+		EC_OK);
 	ck_assert_int_eq(p.current_users, 2); /* a counts b's session */
 	ck_assert_int_eq(p.event_id, 4);
-	collect(b, 0, 10, &l);
+	fixture_collect(b, 0, 10, &l);
 	ck_assert_uint_eq(l.n, 5);
-	check_pair(&l, 1, 2, "alice", 1, true);
-	check_pair(&l, 3, 4, "alice", 2, true);
+	fixture_check_pair(&l, 1, 2, "alice", 1, true);
+	fixture_check_pair(&l, 3, 4, "alice", 2, true);
 	store_close(b);
 	store_close(a);
 }
@@ -1291,25 +1213,39 @@ static enum ecode cap_tx(struct store *st, void *arg)
 START_TEST(test_user_sessions_cap_and_health_probe)
 {
 	struct store *st = fixture_store();
-	int64_t alice = add_user(st, "alice"), bob = add_user(st, "bob");
+	int64_t alice = fixture_add_user(st, "alice"),
+		bob = fixture_add_user(st, "bob");
 	int64_t args[3] = { alice, 1, 5000 };
 	struct presence_change p;
 	struct store_session s;
 	int64_t last_before, last_after;
 	int v = 0;
 
-	ck_assert_int_eq(login_as(st, sid_of(1), alice, 1000, DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(2), alice, 2000, DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(3), bob, 3000, DAY_MS, &p), EC_OK);
-	ck_assert_int_eq(login_as(st, sid_of(4), alice, 4000, DAY_MS, &p), EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(1), alice, 1000,
+					  DAY_MS, &p),
+			 EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(2), alice, 2000,
+					  DAY_MS, &p),
+			 EC_OK);
+	ck_assert_int_eq(
+		fixture_login_as(st, fixture_sid_of(3), bob, 3000, DAY_MS, &p),
+		EC_OK);
+	ck_assert_int_eq(fixture_login_as(st, fixture_sid_of(4), alice, 4000,
+					  DAY_MS, &p),
+			 EC_OK);
 	ck_assert_int_eq(store_user_sessions_cap(st, alice, 1, 5000),
 			 EC_INTERNAL); /* joins only */
 	ck_assert_int_eq(store_transaction(st, cap_tx, args), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(1), 5000, &s), EC_NOT_FOUND);
-	ck_assert_int_eq(store_session_find(st, sid_of(2), 5000, &s), EC_NOT_FOUND);
-	ck_assert_int_eq(store_session_find(st, sid_of(3), 5000, &s), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
-	ck_assert_int_eq(store_session_find(st, sid_of(4), 5000, &s), EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(1), 5000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(2), 5000, &s),
+			 EC_NOT_FOUND);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(3), 5000, &s),
+			 EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(4), 5000, &s),
+			 EC_OK);
+	ck_assert_int_eq(store_session_find(st, fixture_sid_of(4), 5000, &s),
+			 EC_OK);
 	/* still online until housekeeping takes them offline with events */
 	ck_assert(s.online);
 
