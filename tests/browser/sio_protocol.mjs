@@ -10,12 +10,24 @@
 //
 // run-node: needs socket.io-client
 //
-// Every wait is on a condition except the 50 ms that lets a GET be held
-// before the request that must find it held (either order is checked to
-// give the protocol's answer).
+// Every wait is on a condition: a case that needs a GET held first waits
+// until the session's row in the store says so (sqlite3 on the test's
+// database, $T/emitcgi.db): a fixed pause lost that race on loaded CI
+// cores.
 
-import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
+import { execFileSync } from 'node:child_process';
+import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll, waitFor } from './lib/tap.mjs';
 import { EIO, SEP, req, open, get, post, expectError } from './lib/eio.mjs';
+
+// The GET of sid is held: its claim (get_ms) is in the store.
+async function heldGet(sid) {
+  const db = `${process.env.T}/emitcgi.db`;
+  await waitFor(`a held GET of ${sid}`, () => {
+    const out = execFileSync('sqlite3', [db, `SELECT get_ms FROM sio_sessions WHERE sid = '${sid}'`])
+      .toString().trim();
+    return out !== '' && out !== '0';
+  });
+}
 
 if (!BASE)
   skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
@@ -79,7 +91,7 @@ test('maxPayload: a POST past it is 413', async () => {
 test('a second GET while one is held: 400, the first gets close, the session ends', async () => {
   const sid = await open();
   const first = get(sid);
-  await sleep(50); // let the first be held (either order gives a 400)
+  await heldGet(sid);
   const second = await get(sid);
   const r1 = await first;
   assertEq(second.status, 400, 'second GET');
@@ -91,7 +103,7 @@ test('a cancelled GET closes the session', async () => {
   const sid = await open();
   const ctl = new AbortController();
   const held = get(sid, undefined, ctl.signal).catch(() => null);
-  await sleep(50);
+  await heldGet(sid);
   ctl.abort();
   await held;
   const r = await get(sid);
@@ -101,7 +113,7 @@ test('a cancelled GET closes the session', async () => {
 test('a close packet from the client: the held GET gets a noop, then 400', async () => {
   const sid = await open();
   const held = get(sid);
-  await sleep(50);
+  await heldGet(sid);
   const p = await post(sid, '1');
   assertEq([p.status, p.text], [200, 'ok'], 'close POST');
   const r = await held;
