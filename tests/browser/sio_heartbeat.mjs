@@ -1,14 +1,14 @@
 // tests/browser/sio_heartbeat.mjs -- the time-based part of emitcgi's
-// Engine.IO v4 conformance, with the settings of the protocol's own test
-// suites (pingInterval 300 ms, pingTimeout 200 ms): the handshake announces
-// them, the server pings, a missing pong closes the session, a held GET
-// gets the close packet at the deadline, a due ping comes first in an
-// answer.  Written from docs/engine.io-protocol/v4-current.md of the
-// socket.io repository (the rest is sio_protocol.mjs, at the default
-// timings, so that a loaded machine cannot time its sessions out).  The
-// cases where the client itself must answer within pingTimeout (a pong
-// after each ping, a POST right after a ping is due) are in
-// sio_pingpong.mjs: a client slowed by a loaded machine must not fail them.
+// Engine.IO v4 conformance that depends on the server's clock only, with
+// the settings of the protocol's own test suites (pingInterval 300 ms,
+// pingTimeout 200 ms): the handshake announces them, and a session whose
+// pong does not come within pingTimeout is closed.  Written from
+// docs/engine.io-protocol/v4-current.md of the socket.io repository (the
+// rest is sio_protocol.mjs, at the default timings).  The cases where the
+// client itself must act within pingTimeout (a pong after each ping, a
+// second GET after a ping, a POST right after a ping is due) are in
+// sio_pingpong.mjs, with a longer pong window: a client slowed by a loaded
+// machine must not fail them.
 //
 // run-node: needs socket.io-client
 // run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=200
@@ -42,15 +42,6 @@ test('heartbeat: no pong within pingTimeout closes the session', async () => {
   const sid = await open();
   await sleep(PING_INTERVAL + PING_TIMEOUT + 100); // the behaviour under test
   expectError(await get(sid), 400, 1, 'GET after the deadline');
-});
-
-test('heartbeat: a held GET gets the close packet at the pong deadline', async () => {
-  const sid = await open();
-  const first = await get(sid);
-  assertEq(first.text, '2', 'the ping');
-  const r = await get(sid); // no pong: held until the deadline
-  assertEq([r.status, r.text], [200, '1'], 'close packet');
-  expectError(await get(sid), 400, 1, 'then unknown');
 });
 
 await done();

@@ -1,7 +1,8 @@
 // tests/browser/sio_pingpong.mjs -- the Engine.IO v4 heartbeat cases in
 // which the client must answer in time: the server pings every
 // pingInterval (300 ms, as in the protocol's own test suites), the client
-// pongs, three rounds; and a due ping comes first in an answer.  Written
+// pongs, three rounds; a GET held after an unanswered ping gets the close
+// packet at the pong deadline; and a due ping comes first in an answer.  Written
 // from docs/engine.io-protocol/v4-current.md of the socket.io repository.
 // pingTimeout is 3000 ms here, not the suites' 200 ms: on a loaded
 // machine (CI runs the suites in parallel on two cores) a client can be
@@ -18,7 +19,7 @@
 // the same path, the same rules (issue 11 on top of issue 9).
 
 import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
-import { SEP, open, get, post } from './lib/eio.mjs';
+import { SEP, open, get, post, expectError } from './lib/eio.mjs';
 
 if (!BASE)
   skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
@@ -33,6 +34,15 @@ test('heartbeat: the server pings, the client pongs, three rounds', async () => 
     const p = await post(sid, '3');
     assertEq([p.status, p.text], [200, 'ok'], `round ${i}: pong`);
   }
+});
+
+test('heartbeat: a held GET gets the close packet at the pong deadline', async () => {
+  const sid = await open();
+  const first = await get(sid);
+  assertEq(first.text, '2', 'the ping');
+  const r = await get(sid); // no pong: held until the deadline
+  assertEq([r.status, r.text], [200, '1'], 'close packet');
+  expectError(await get(sid), 400, 1, 'then unknown');
 });
 
 // ---- framing, POST ----
