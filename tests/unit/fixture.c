@@ -288,3 +288,8 @@ void fixture_check_pair(const struct fixture_evlist *l, size_t i, int64_t id,
 	ck_assert_str_eq(l->ev[i + 1].name, PRESENCE_EVENT_USER);
 	ck_assert_str_eq(l->ev[i + 1].data, json);
 }
+
+void fixture_count_hook(void *ctx)
+{
+	(*(int *)ctx)++;
+}

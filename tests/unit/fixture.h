@@ -94,6 +94,9 @@ enum ecode fixture_login_as(struct store *st, const char *sid, int64_t uid,
 			    int64_t now_ms, int64_t expires_ms,
 			    struct presence_change *p);
 
+/* A store commit hook that counts its calls into the int at ctx. */
+void fixture_count_hook(void *ctx);
+
 /* The events after `after` (at most limit) into *l, which is cleared. */
 void fixture_collect(struct store *st, int64_t after, size_t limit,
 		     struct fixture_evlist *l);

@@ -48,21 +48,6 @@ static int64_t last_id(void)
 	return id;
 }
 
-static void count_hook(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
-/* ---- collecting events ---- */
-
-static void collect(int64_t after, struct fixture_evlist *l)
-{
-	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(st, after, FIXTURE_EVMAX,
-					    fixture_collect_cb, l),
-			 EC_OK);
-}
-
 /* ---- io_emit() ---- */
 
 static const struct emit_row {
@@ -101,10 +86,10 @@ START_TEST(test_io_emit_rows)
 	struct fixture_evlist l;
 	int calls = 0;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	ck_assert_msg(io_emit(st, r->event, "%s", r->data) == r->want, "row %d",
 		      _i);
-	collect(before, &l);
+	fixture_collect(st, before, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, r->want == EC_OK);
 	ck_assert_int_eq(calls, r->want == EC_OK);
 	if (r->want == EC_OK) {
@@ -133,7 +118,7 @@ START_TEST(test_io_emit_format)
 	/* a NUL would hide the rest of the text from the check */
 	ck_assert_int_eq(io_emit(st, "m", "1%c x", '\0'), EC_INVALID_JSON);
 	ck_assert_int_eq(io_emit(st, NULL, "1"), EC_INVALID_EVENT);
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_str_eq(l.ev[0].data, "42");
 	ck_assert_str_eq(l.ev[1].data, "{\"n\":-7,\"ok\":true}");
@@ -149,7 +134,7 @@ START_TEST(test_presence_emit_user)
 
 	ck_assert_int_eq(presence_emit_user(st, "alice", 2, true), EC_OK);
 	ck_assert_int_eq(presence_emit_user(st, "bob", 0, false), EC_OK);
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 2);
 	ck_assert_str_eq(l.ev[0].name, "user");
 	ck_assert_str_eq(l.ev[0].data,
@@ -185,19 +170,19 @@ START_TEST(test_io_emit_joins_transaction)
 	struct fixture_evlist l;
 	int calls = 0;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	ck_assert_int_eq(store_transaction(st, emit_tx, &t), EC_INTERNAL);
 	ck_assert_int_eq(t.first, EC_OK);
 	ck_assert_int_eq(t.second, EC_OK);
 	ck_assert_int_eq(t.last_inside, 2);
 	ck_assert_int_eq(calls, 0);
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 0);
 
 	t.result = EC_OK;
 	ck_assert_int_eq(store_transaction(st, emit_tx, &t), EC_OK);
 	ck_assert_int_eq(calls, 1); /* once for both */
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 2);
 	ck_assert_str_eq(l.ev[0].name, "one");
 	ck_assert_str_eq(l.ev[1].name, "two");
@@ -352,7 +337,7 @@ START_TEST(test_emit_client)
 			 EC_DATA_TOO_LARGE);
 	json_object_put(data);
 	free(text);
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_int_eq(l.ev[0].id, id);
 	ck_assert_str_eq(l.ev[0].name, "chat");

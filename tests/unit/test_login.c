@@ -66,21 +66,6 @@ static struct store_user add_user(const char *name)
 	return u;
 }
 
-static void count_hook(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
-/* ---- collecting events ---- */
-
-static void collect(int64_t after, struct fixture_evlist *l)
-{
-	memset(l, 0, sizeof(*l));
-	ck_assert_int_eq(store_events_after(st, after, FIXTURE_EVMAX,
-					    fixture_collect_cb, l),
-			 EC_OK);
-}
-
 /* Events i and i+1 are the pair of one login: "user count" with count,
  * then "user" with the same count, connected, and (if user) that name. */
 static void check_login_pair(const struct fixture_evlist *l, size_t i,
@@ -120,7 +105,7 @@ START_TEST(test_login_three_count_up)
 	int64_t n = -1;
 	int calls = 0;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(login_connect(st, fixture_sid_of(i + 1),
 					       who[i], 1000 + i, 1000 + DAY_MS,
@@ -129,7 +114,7 @@ START_TEST(test_login_three_count_up)
 		ck_assert_int_eq(n, i + 1);
 		ck_assert_int_eq(calls, i + 1); /* once per login */
 	}
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 6);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(l.ev[2 * i].id, 2 * i + 1);
@@ -152,7 +137,7 @@ START_TEST(test_login_failure_stores_nothing)
 	int64_t n = -1;
 	int calls = 0;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	ck_assert_int_eq(
 		login_connect(st, fixture_sid_of(1), &alice, 1000, DAY_MS, &n),
 		EC_OK);
@@ -219,7 +204,7 @@ START_TEST(test_login_concurrent)
 		ck_assert(WIFEXITED(status));
 		ck_assert_int_eq(WEXITSTATUS(status), 0);
 	}
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 2 * KIDS * EACH);
 	for (size_t i = 0; i < KIDS * EACH; i++) {
 		ck_assert_int_eq(l.ev[2 * i].id, 2 * (int64_t)i + 1);
@@ -451,7 +436,7 @@ START_TEST(test_api_login)
 		ck_assert(s.online);
 		response_release(&res);
 	}
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 4);
 	check_login_pair(&l, 0, "alice", 1);
 	check_login_pair(&l, 2, "alice", 2);
@@ -461,7 +446,7 @@ START_TEST(test_api_login)
 	      "{\"username\":\"alice\",\"password\":\"wrong horse\"}", &res);
 	ck_assert_int_eq(res.status, 401);
 	response_release(&res);
-	collect(0, &l);
+	fixture_collect(st, 0, FIXTURE_EVMAX, &l);
 	ck_assert_uint_eq(l.n, 4);
 	buf_release(&head);
 }

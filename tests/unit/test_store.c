@@ -489,11 +489,6 @@ END_TEST
 
 /* ---- store_transaction() and the functions that join it ---- */
 
-static void count_hook(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
 /* What tx_script() does inside store_transaction(), and what it saw. */
 struct script {
 	int64_t uid;
@@ -572,7 +567,7 @@ START_TEST(test_transaction)
 
 	/* one event before, so that ids are not all 1 and 2 */
 	ck_assert_int_eq(store_event_append(st, "x", "0", 1, &before), EC_OK);
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	ck_assert_msg(store_transaction(st, tx_script, &x) == r->want, "%s",
 		      r->what);
 	ck_assert_int_eq(calls, ok ? 1 : 0);
@@ -625,7 +620,7 @@ START_TEST(test_session_insert_counts)
 	int calls = 0;
 
 	ck_assert_int_eq(store_open(fixture_db, &b), EC_OK);
-	store_set_commit_hook(a, count_hook, &calls);
+	store_set_commit_hook(a, fixture_count_hook, &calls);
 	/* every connection's sessions count; no events of its own, so no
 	 * hook either */
 	x.uid = uid;
@@ -1016,7 +1011,7 @@ START_TEST(test_sio_sessions)
 	struct sio_ids ids = { 0 };
 	int calls = 0;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 	snprintf(a.sid, sizeof(a.sid), "sidA");
 	a.ping_due_ms = 100;
 	a.seen_ms = 10;
@@ -1102,7 +1097,7 @@ START_TEST(test_commit_hook)
 	int64_t uid, ids[2], last;
 	int calls = 0, n, failures;
 
-	store_set_commit_hook(st, count_hook, &calls);
+	store_set_commit_hook(st, fixture_count_hook, &calls);
 #define EXPECT(stmt, want)                                                     \
 	do {                                                                   \
 		int before_ = calls;                                           \
