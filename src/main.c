@@ -210,7 +210,6 @@ static int main_serve_fcgi(struct config *cfg, int listen_fd)
 			cfg->db_path, ecode_name(rc));
 		return 1;
 	}
-	main_fit_fds(cfg);
 	return fcgi_serve(cfg, listen_fd);
 }
 
@@ -270,14 +269,19 @@ int main(int argc, char **argv)
 	}
 
 	if (listen_spec) {
+		/* Fitted before the socket is bound: from then on clients
+		 * can connect, and the process must be as it will serve. */
+		main_fit_fds(&cfg);
 		if (fcgi_listen(listen_spec, &fd, msg, sizeof(msg)) != EC_OK) {
 			fprintf(stderr, "emitcgi: --listen %s\n", msg);
 			return 1;
 		}
 		return main_serve_fcgi(&cfg, fd);
 	}
-	if (!FCGX_IsCGI())
+	if (!FCGX_IsCGI()) {
+		main_fit_fds(&cfg);
 		return main_serve_fcgi(&cfg, 0);
+	}
 	if (!getenv("REQUEST_METHOD") && !getenv("GATEWAY_INTERFACE")) {
 		fprintf(stderr,
 			"emitcgi: not started by a web server (no FastCGI socket on fd 0,\n"
