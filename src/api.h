@@ -25,6 +25,7 @@
 #include "hub.h"
 #include "request.h"
 #include "response.h"
+#include "sio_session.h"
 
 struct store;
 
@@ -49,6 +50,10 @@ struct api_ctx {
 	 * waits are always allowed. */
 	bool (*wait_room)(void *arg);
 	void *wait_room_arg;
+	/* What the transport's early step (api_sio_claim()) said for this
+	 * request; SIO_CLAIM_NONE when there was none.  Set around one
+	 * api_serve_buffered() call. */
+	enum sio_claim sio_claim;
 };
 
 enum api_result {

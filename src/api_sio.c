@@ -193,9 +193,75 @@ static bool api_sio_emit_allowed(void *arg, int64_t session_id)
 	return false;
 }
 
-enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
-			  enum ecode pre_rc, struct response *res,
-			  struct api_wait *wait, bool *parked)
+/* The session id of a socket.io POST, NULL for any other request. */
+static const char *api_sio_post_sid(const struct config *cfg,
+				    const struct request *req)
+{
+	const char *sid = request_param(req, "sid");
+	const char *transport = request_param(req, "transport");
+
+	if (req->method != REQUEST_POST || !api_sio_owns(cfg, req) || !sid ||
+	    !transport || strcmp(transport, "polling") != 0 ||
+	    !eio_sid_valid(sid))
+		return NULL;
+	return sid;
+}
+
+enum ecode api_sio_claim(struct api_ctx *ctx, char *const *envp, char *sid,
+			 enum sio_claim *claim)
+{
+	struct request rq;
+	const char *s;
+	enum ecode rc;
+
+	*claim = SIO_CLAIM_NONE;
+	sid[0] = '\0';
+	request_init(&rq);
+	rc = request_parse_env(&rq, envp, ctx->cfg->base);
+	if (rc == EC_OK && (s = api_sio_post_sid(ctx->cfg, &rq)) != NULL) {
+		snprintf(sid, EIO_SID_LEN + 1, "%s", s);
+		rc = sio_session_post_claim(ctx->st, sid, clock_wall_ms(),
+					    claim);
+	}
+	request_release(&rq);
+	/* A request that cannot be read is answered by its handler. */
+	return rc == EC_INVALID_PARAM || rc == EC_HEADERS_TOO_LARGE ? EC_OK
+								    : rc;
+}
+
+enum ecode api_sio_release(struct api_ctx *ctx, const char *sid)
+{
+	return sio_session_post_release(ctx->st, sid);
+}
+
+static enum ecode api_sio_post(struct api_ctx *ctx, const char *sid,
+			       const struct sio_settings *set,
+			       const struct request *req,
+			       const struct store_session *user,
+			       struct response *res)
+{
+	enum sio_claim claim = ctx->sio_claim;
+	enum sio_post_result result;
+	enum ecode rc;
+
+	ctx->sio_claim = SIO_CLAIM_NONE; /* sio_session_post() ends it */
+	if (claim == SIO_CLAIM_DUPLICATE)
+		return api_sio_error(res, 400, EIO_ERR_REQUEST);
+	rc = sio_session_post(
+		ctx->st, set, sid, req->body.data ? req->body.data : "",
+		req->body.len, user, claim, clock_wall_ms(), &result);
+	if (rc != EC_OK)
+		return rc;
+	if (result == SIO_POST_UNKNOWN)
+		return api_sio_error(res, 400, EIO_ERR_SID);
+	if (result == SIO_POST_BAD || result == SIO_POST_DUPLICATE)
+		return api_sio_error(res, 400, EIO_ERR_REQUEST);
+	return api_sio_text(res, "ok", 2);
+}
+
+static enum ecode api_sio_route(struct api_ctx *ctx, struct request *req,
+				enum ecode pre_rc, struct response *res,
+				struct api_wait *wait, bool *parked)
 {
 	const char *transport, *eio, *sid;
 	struct sio_settings set;
@@ -247,20 +313,29 @@ enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
 	if (req->method == REQUEST_GET)
 		return api_sio_get(ctx, sid, &set, signed_in ? user.id : 0, res,
 				   wait, parked);
-	if (req->method == REQUEST_POST) {
-		enum sio_post_result result;
-
-		rc = sio_session_post(ctx->st, &set, sid,
-				      req->body.data ? req->body.data : "",
-				      req->body.len, signed_in ? &user : NULL,
-				      clock_wall_ms(), &result);
-		if (rc != EC_OK)
-			return rc;
-		if (result == SIO_POST_UNKNOWN)
-			return api_sio_error(res, 400, EIO_ERR_SID);
-		if (result == SIO_POST_BAD)
-			return api_sio_error(res, 400, EIO_ERR_REQUEST);
-		return api_sio_text(res, "ok", 2);
-	}
+	if (req->method == REQUEST_POST)
+		return api_sio_post(ctx, sid, &set, req,
+				    signed_in ? &user : NULL, res);
 	return api_sio_error(res, 400, EIO_ERR_REQUEST);
+}
+
+enum ecode api_sio_handle(struct api_ctx *ctx, struct request *req,
+			  enum ecode pre_rc, struct response *res,
+			  struct api_wait *wait, bool *parked)
+{
+	enum ecode rc = api_sio_route(ctx, req, pre_rc, res, wait, parked);
+	const char *sid;
+
+	/* Refused before its payload was taken (413, Origin...): the POST's
+	 * claim must not outlive it. */
+	if (ctx->sio_claim == SIO_CLAIM_HELD &&
+	    (sid = api_sio_post_sid(ctx->cfg, req)) != NULL) {
+		enum ecode rc2 = api_sio_release(ctx, sid);
+
+		if (rc2 != EC_OK)
+			log_warn("sio: releasing a POST's claim: %s",
+				 ecode_name(rc2));
+	}
+	ctx->sio_claim = SIO_CLAIM_NONE;
+	return rc;
 }

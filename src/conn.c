@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_sio.h"
 #include "clock.h"
 #include "conn.h"
 #include "conn_int.h"
@@ -101,7 +102,9 @@ static void conn_close(struct conn *c)
 		conn_spare_reopen(cs);
 	}
 	list_del(&c->link);
-	if (c->state == CONN_BUSY) {
+	conn_claim_drop(c);
+	if (c->state == CONN_BUSY || c->claim_out) {
+		/* The struct waits for its job. */
 		c->state = CONN_ORPHAN;
 		list_init(&c->link);
 		return;
@@ -279,36 +282,52 @@ static void conn_get_values(struct conn *c)
 
 /* ---- reading ---- */
 
-static bool conn_find_uri(void *ctx, const char *name, size_t name_len,
-			  const char *value, size_t value_len)
-{
-	char *path = ctx;
+struct conn_peek {
+	char path[CONFIG_BASE_MAX];
+	bool has_path, has_method, post;
+};
 
-	if (name_len != 11 || memcmp(name, "REQUEST_URI", 11) != 0)
-		return true;
-	value_len = strcspn(value, "?") < value_len ? strcspn(value, "?")
-						    : value_len;
-	if (value_len < CONFIG_BASE_MAX) {
-		memcpy(path, value, value_len);
-		path[value_len] = '\0';
+static bool conn_peek_param(void *ctx, const char *name, size_t name_len,
+			    const char *value, size_t value_len)
+{
+	struct conn_peek *p = ctx;
+
+	if (name_len == 14 && memcmp(name, "REQUEST_METHOD", 14) == 0) {
+		p->has_method = true;
+		p->post = value_len == 4 && memcmp(value, "POST", 4) == 0;
+	} else if (name_len == 11 && memcmp(name, "REQUEST_URI", 11) == 0) {
+		p->has_path = true;
+		if (strcspn(value, "?") < value_len)
+			value_len = strcspn(value, "?");
+		if (value_len < CONFIG_BASE_MAX) {
+			memcpy(p->path, value, value_len);
+			p->path[value_len] = '\0';
+		}
 	}
-	return false;
+	return !(p->has_path && p->has_method);
 }
 
-/* The body cap of the request whose params were read: a socket.io POST
- * may bring EMITCGI_SIO_MAX_PAYLOAD bytes, every other request
- * REQUEST_BODY_MAX_BYTES (api_body_max()).  Params too large or
- * malformed get the small cap; the worker answers them anyway. */
-static size_t conn_body_max(const struct conn *c)
+/* The params are in, the body comes next.  Its cap: a socket.io POST may
+ * bring EMITCGI_SIO_MAX_PAYLOAD bytes, every other request
+ * REQUEST_BODY_MAX_BYTES (api_body_max()); params too large or malformed
+ * get the small cap, and the worker answers them anyway.  A socket.io
+ * POST claims its session now, while its body comes (conn_claim()). */
+static void conn_params_done(struct conn *c)
 {
-	char path[CONFIG_BASE_MAX] = "";
-	struct request rq = { .uri_path = path };
+	struct conn_peek peek = { .path = "" };
+	struct request rq = { .uri_path = peek.path };
 
+	c->state = CONN_STDIN;
+	conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());
 	if (c->params_too_large ||
-	    fcgi_params_parse(c->params.data, c->params.len, conn_find_uri,
-			      path) != EC_OK)
-		return REQUEST_BODY_MAX_BYTES;
-	return api_body_max(c->cs->cfg, &rq);
+	    fcgi_params_parse(c->params.data, c->params.len, conn_peek_param,
+			      &peek) != EC_OK) {
+		c->body.max_len = REQUEST_BODY_MAX_BYTES;
+		return;
+	}
+	c->body.max_len = api_body_max(c->cs->cfg, &rq);
+	if (peek.post && api_sio_owns(c->cs->cfg, &rq))
+		conn_claim(c);
 }
 
 static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
@@ -361,6 +380,7 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 	switch (rec->type) {
 	case FCGI_ABORT_REQUEST:
 		/* Before we answered: end it, the connection goes on. */
+		conn_claim_drop(c);
 		c->state = CONN_WRITE;
 		buf_reset(&c->out);
 		if (fcgi_record_append_end(&c->out, c->request_id) != EC_OK) {
@@ -381,9 +401,7 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 			return false;
 		}
 		if (rec->content_len == 0) {
-			c->state = CONN_STDIN;
-			c->body.max_len = conn_body_max(c);
-			conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());
+			conn_params_done(c);
 		} else if (!c->params_too_large &&
 			   buf_add(&c->params, rec->content,
 				   rec->content_len) != EC_OK) {
@@ -392,13 +410,13 @@ static bool conn_on_record(void *ctx, const struct fcgi_record *rec)
 		}
 		return true;
 	case FCGI_STDIN:
-		if (c->state == CONN_PARAMS) { /* no empty PARAMS seen */
-			c->state = CONN_STDIN;
-			c->body.max_len = conn_body_max(c);
-			conn_set_phase(c, CONN_PH_BODY, clock_mono_ms());
-		}
+		if (c->state == CONN_PARAMS) /* no empty PARAMS seen */
+			conn_params_done(c);
 		if (rec->content_len == 0) {
-			conn_dispatch(c);
+			if (c->claim_out)
+				c->body_done = true; /* its claim first */
+			else
+				conn_dispatch(c);
 			return false;
 		}
 		if (!c->body_too_large && buf_add(&c->body, rec->content,

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "buf.h"
 #include "conn.h"
+#include "eio.h"
 #include "fcgi_params.h"
 #include "list.h"
 #include "loop.h"
@@ -59,6 +60,11 @@ struct conn {
 	bool params_too_large;
 	bool body_too_large;
 	uint16_t request_id;
+	/* A socket.io POST's early claim (conn_claim()): the job is out,
+	 * the body came meanwhile, the request went meanwhile. */
+	bool claim_out, body_done, claim_drop;
+	uint8_t claim; /* enum sio_claim, until the request's job */
+	char claim_sid[EIO_SID_LEN + 1];
 	struct buf *tail; /* a partial record */
 	struct buf params;
 	struct buf body;
@@ -66,9 +72,18 @@ struct conn {
 	size_t out_off;
 };
 
+enum conn_job_kind {
+	CONN_JOB_REQUEST, /* the request, read whole */
+	CONN_JOB_CLAIM,	  /* a socket.io POST's params are in: claim */
+	CONN_JOB_RELEASE, /* its body never came: let go (c is NULL) */
+};
+
 struct conn_job {
 	struct workers_job wj; /* wj.link: the queue, then cs->done */
 	struct conn *c;
+	uint8_t kind;  /* enum conn_job_kind */
+	uint8_t claim; /* enum sio_claim: for the request, or the result */
+	char sid[EIO_SID_LEN + 1]; /* CLAIM: its result; RELEASE: whose */
 	struct fcgi_params_env env;
 	struct buf body;
 	enum ecode pre_rc;
@@ -112,6 +127,12 @@ void conn_spare_reopen(struct conns *cs);
 extern const struct workers_ops conn_workers_ops;
 /* The request is read whole: to a worker. */
 void conn_dispatch(struct conn *c);
+/* A socket.io POST's params are in, its body is coming: claim its
+ * session on a worker (api_sio_claim()); c->claim_out until it is back. */
+void conn_claim(struct conn *c);
+/* The request that claimed (or is claiming) goes without its job: let go
+ * of the claim. */
+void conn_claim_drop(struct conn *c);
 /* Loop thread: a worker is done with job. */
 void conn_job_done(struct conns *cs, struct conn_job *job);
 

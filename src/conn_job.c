@@ -11,14 +11,23 @@
  * the epoll set, no syscall but one MOD), or answers 503 when the hub
  * refuses.
  *
- * May call: api.h, hub.h, workers.h, runtime.h, store.h, metrics.h and
- * conn.c's helpers (conn_int.h); no socket call.
+ * A socket.io POST has one more job before its request: when its params
+ * are in, conn_claim() claims its session on a worker while the loop
+ * reads its body (one POST at a time per session: a second POST meanwhile,
+ * on any process, is refused and closes the session); the request is
+ * dispatched when both are done, and a request that goes without its job
+ * lets go of the claim with a CONN_JOB_RELEASE job.
+ *
+ * May call: api.h, api_sio.h, hub.h, workers.h, runtime.h, store.h, metrics.h
+ * and conn.c's helpers (conn_int.h); no socket call.
  */
 #include "autoconfig.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
+#include "api_sio.h"
 #include "conn_int.h"
 #include "hub.h"
 #include "log.h"
@@ -80,14 +89,37 @@ static void conn_job_run(struct workers_job *wj, void *state)
 	struct response res;
 	bool was_empty;
 
+	if (job->kind == CONN_JOB_CLAIM) {
+		enum sio_claim claim;
+		enum ecode rc = api_sio_claim(
+			&w->ctx, job->env.envp ? job->env.envp : no_env,
+			job->sid, &claim);
+
+		if (rc != EC_OK) /* the POST checks itself */
+			log_warn("sio: claiming a POST's session: %s",
+				 ecode_name(rc));
+		job->claim = (uint8_t)claim;
+		goto back;
+	}
+	if (job->kind == CONN_JOB_RELEASE) {
+		enum ecode rc = api_sio_release(&w->ctx, job->sid);
+
+		if (rc != EC_OK)
+			log_warn("sio: releasing a POST's claim: %s",
+				 ecode_name(rc));
+		goto back;
+	}
 	request_init(&rq);
 	response_init(&res);
+	w->ctx.sio_claim = (enum sio_claim)job->claim;
 	job->result = api_serve_buffered(
 		&w->ctx, &rq, job->env.envp ? job->env.envp : no_env,
 		job->body.data, job->body.len, job->pre_rc, &res, &job->wait);
 	runtime_answer(&res, &job->result, &job->out);
 	response_release(&res);
 	request_release(&rq);
+	w->ctx.sio_claim = SIO_CLAIM_NONE;
+back:
 	fcgi_params_env_free(&job->env);
 	buf_release(&job->body);
 
@@ -108,6 +140,12 @@ static void conn_job_free(struct conn_job *job)
 	free(job);
 }
 
+static void conn_job_submit(struct conns *cs, struct conn_job *job)
+{
+	cs->jobs_out++;
+	workers_submit(cs->workers, &job->wj);
+}
+
 /* The request is read whole: to a worker. */
 void conn_dispatch(struct conn *c)
 {
@@ -116,17 +154,21 @@ void conn_dispatch(struct conn *c)
 	enum ecode rc = EC_OK;
 
 	if (c->refuse || cs->stopping) {
+		conn_claim_drop(c);
 		metrics_inc(METRIC_FCGI_REFUSED);
 		conn_reply_error(c, EC_UNAVAILABLE);
 		return;
 	}
 	job = calloc(1, sizeof(*job));
 	if (!job) {
+		conn_claim_drop(c);
 		conn_reply_error(c, EC_NOMEM);
 		return;
 	}
 	job->wj.run = conn_job_run;
 	job->c = c;
+	job->claim = c->claim;
+	c->claim = SIO_CLAIM_NONE; /* the handler ends it now */
 	buf_init(&job->out, CONN_OUT_MAX);
 	if (c->params_too_large)
 		job->pre_rc = EC_HEADERS_TOO_LARGE;
@@ -144,8 +186,82 @@ void conn_dispatch(struct conn *c)
 	list_init(&c->link);
 	/* Still watched for reading (a hang-up orphans it; a web server
 	 * sends nothing else before our answer): no epoll_ctl per request. */
-	cs->jobs_out++;
-	workers_submit(cs->workers, &job->wj);
+	conn_job_submit(cs, job);
+}
+
+/* ---- a socket.io POST's claim ---- */
+
+void conn_claim(struct conn *c)
+{
+	struct conn_job *job;
+
+	/* Without a claim (stopping, out of memory, an old claim's job still
+	 * out after an abort) the POST checks for another itself. */
+	if (c->claim_out || c->cs->stopping || !(job = calloc(1, sizeof(*job))))
+		return;
+	job->wj.run = conn_job_run;
+	job->c = c;
+	job->kind = CONN_JOB_CLAIM;
+	if (fcgi_params_env(c->params.data, c->params.len, &job->env) !=
+	    EC_OK) {
+		free(job);
+		return;
+	}
+	c->claim_out = true;
+	conn_job_submit(c->cs, job);
+}
+
+/* Lets go of a claim held for sid; job (may be NULL) is reused. */
+static void conn_release(struct conns *cs, const char *sid,
+			 struct conn_job *job)
+{
+	if (!job && !(job = calloc(1, sizeof(*job)))) {
+		log_warn(
+			"sio: out of memory: a POST's claim is left to expire");
+		return;
+	}
+	fcgi_params_env_free(&job->env);
+	*job = (struct conn_job){ .wj.run = conn_job_run,
+				  .kind = CONN_JOB_RELEASE };
+	memcpy(job->sid, sid, sizeof(job->sid));
+	conn_job_submit(cs, job);
+}
+
+void conn_claim_drop(struct conn *c)
+{
+	if (c->claim_out)
+		c->claim_drop = true; /* seen when its job is back */
+	else if (c->claim == SIO_CLAIM_HELD)
+		conn_release(c->cs, c->claim_sid, NULL);
+	c->claim = SIO_CLAIM_NONE;
+	c->body_done = false;
+}
+
+static void conn_claim_done(struct conns *cs, struct conn_job *job)
+{
+	struct conn *c = job->c;
+	bool held = job->claim == SIO_CLAIM_HELD;
+
+	c->claim_out = false;
+	if (c->state == CONN_ORPHAN || c->claim_drop) {
+		c->claim_drop = false;
+		if (held)
+			conn_release(cs, job->sid, job);
+		else
+			conn_job_free(job);
+		if (c->state == CONN_ORPHAN) {
+			conn_free(c);
+			return;
+		}
+	} else {
+		c->claim = job->claim;
+		memcpy(c->claim_sid, job->sid, sizeof(c->claim_sid));
+		conn_job_free(job);
+	}
+	if (c->body_done) { /* the body came meanwhile */
+		c->body_done = false;
+		conn_dispatch(c);
+	}
 }
 
 /* Loop thread: a worker is done with job. */
@@ -156,6 +272,14 @@ void conn_job_done(struct conns *cs, struct conn_job *job)
 	enum ecode rc;
 
 	cs->jobs_out--;
+	if (job->kind == CONN_JOB_RELEASE) {
+		conn_job_free(job);
+		return;
+	}
+	if (job->kind == CONN_JOB_CLAIM) {
+		conn_claim_done(cs, job);
+		return;
+	}
 	if (c->state == CONN_ORPHAN) {
 		conn_free(c);
 		goto out;

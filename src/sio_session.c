@@ -49,6 +49,7 @@ struct sio_tx {
 	struct store_snapshot snap; /* before a POST that connects */
 	enum sio_get_result get;
 	enum sio_post_result post;
+	enum sio_claim claim;
 	struct buf *payload;
 	struct sio_wait *wait;
 	const char *body;
@@ -95,16 +96,44 @@ static void sio_wait_fill(const struct store_sio *r, struct sio_wait *w)
 	w->due_ms = r->pong_due_ms ? r->pong_due_ms : r->ping_due_ms;
 }
 
+/* A GET held since before the ping was due takes the ping when the hub
+ * answers it: the ping leaves then, and a late timer must not shorten the
+ * client's pong window (the reference server, too, counts pingTimeout
+ * from when its ping timer fired).  Without such a GET the ping is queued
+ * when due, and the window counts from then, as for the reference
+ * server's buffered packet. */
+static bool sio_ping_waits_for_take(const struct store_sio *r)
+{
+	return !r->pong_due_ms && r->get_ms && r->get_ms <= r->ping_due_ms;
+}
+
 /* The pong did not come in time: the session is closed from now on.  A
- * ping is sent when it is due, whether or not a GET takes it then. */
+ * ping still waiting for its take gets one more pingTimeout (a GET whose
+ * process died must not keep the session open for ever). */
 static bool sio_timed_out(struct store_sio *r, int64_t now, int timeout_ms)
 {
 	int64_t deadline =
 		r->pong_due_ms ? r->pong_due_ms : r->ping_due_ms + timeout_ms;
 
+	if (sio_ping_waits_for_take(r))
+		deadline += timeout_ms;
 	if (!r->closed_ms && now >= deadline)
 		r->closed_ms = now;
 	return r->closed_ms != 0;
+}
+
+static bool sio_post_claimed(const struct store_sio *r, int64_t now)
+{
+	return r->post_ms != 0 && now - r->post_ms < SIO_SESSION_POST_CLAIM_MS;
+}
+
+/* Two requests of one kind at once: the protocol closes the session; a
+ * held GET is answered with the close packet. */
+static void sio_close_overlap(struct store_sio *r, int64_t now)
+{
+	r->closed_ms = now;
+	r->post_ms = 0;
+	snprintf(r->outq, sizeof(r->outq), "%s", r->get_ms ? "1" : "");
 }
 
 /* ---- what a GET takes ---- */
@@ -153,8 +182,11 @@ static enum ecode sio_fill(struct store *st, struct sio_tx *t)
 		return rc;
 	}
 	if (!r->pong_due_ms && t->now >= r->ping_due_ms) {
+		int64_t sent =
+			sio_ping_waits_for_take(r) ? t->now : r->ping_due_ms;
+
 		r->flags |= STORE_SIO_PING_OWED;
-		r->pong_due_ms = r->ping_due_ms + t->set->ping_timeout_ms;
+		r->pong_due_ms = sent + t->set->ping_timeout_ms;
 	}
 	if ((r->flags & STORE_SIO_PING_OWED) &&
 	    (rc = eio_payload_add(out, "2", 1)) != EC_OK)
@@ -247,8 +279,7 @@ static enum ecode sio_get_tx(struct store *st, void *ctx)
 		/* Two GETs at once: the protocol closes the session; the
 		 * first is answered with a close packet. */
 		t->get = SIO_GET_DUPLICATE;
-		r->closed_ms = t->now;
-		snprintf(r->outq, sizeof(r->outq), "1");
+		sio_close_overlap(r, t->now);
 		return store_sio_update(st, r);
 	}
 	r->get_ms = t->now;
@@ -705,6 +736,66 @@ static enum ecode sio_post_check(void *ctx, const struct eio_packet *ep)
 	return rc;
 }
 
+/* ---- the one-POST claim ---- */
+
+static enum ecode sio_claim_tx(struct store *st, void *ctx)
+{
+	struct sio_tx *t = ctx;
+	struct store_sio *r = &t->row;
+	enum ecode rc = store_sio_get(st, t->sid, r);
+
+	if (rc == EC_NOT_FOUND || (rc == EC_OK && r->closed_ms)) {
+		t->claim = SIO_CLAIM_UNKNOWN;
+		return EC_OK;
+	}
+	if (rc != EC_OK)
+		return rc;
+	if (t->final) { /* a release */
+		if (!r->post_ms)
+			return EC_OK;
+		r->post_ms = 0;
+		return store_sio_update(st, r);
+	}
+	if (sio_post_claimed(r, t->now)) {
+		t->claim = SIO_CLAIM_DUPLICATE;
+		sio_close_overlap(r, t->now);
+	} else {
+		t->claim = SIO_CLAIM_HELD;
+		r->post_ms = t->now;
+	}
+	return store_sio_update(st, r);
+}
+
+enum ecode sio_session_post_claim(struct store *st, const char *sid,
+				  int64_t now, enum sio_claim *claim)
+{
+	struct sio_tx *t = calloc(1, sizeof(*t));
+	enum ecode rc;
+
+	if (!t)
+		return EC_NOMEM;
+	t->sid = sid;
+	t->now = now;
+	rc = store_transaction(st, sio_claim_tx, t);
+	*claim = rc == EC_OK ? t->claim : SIO_CLAIM_NONE;
+	free(t);
+	return rc;
+}
+
+enum ecode sio_session_post_release(struct store *st, const char *sid)
+{
+	struct sio_tx *t = calloc(1, sizeof(*t));
+	enum ecode rc;
+
+	if (!t)
+		return EC_NOMEM;
+	t->sid = sid;
+	t->final = true;
+	rc = store_transaction(st, sio_claim_tx, t);
+	free(t);
+	return rc;
+}
+
 static enum ecode sio_post_tx(struct store *st, void *ctx)
 {
 	struct sio_tx *t = ctx;
@@ -724,6 +815,12 @@ static enum ecode sio_post_tx(struct store *st, void *ctx)
 		return store_sio_update(st, r);
 	}
 	r->seen_ms = t->now;
+	if (t->claim == SIO_CLAIM_NONE && sio_post_claimed(r, t->now)) {
+		t->post = SIO_POST_DUPLICATE;
+		sio_close_overlap(r, t->now);
+		return store_sio_update(st, r);
+	}
+	r->post_ms = 0; /* this POST's claim, if any, ends here */
 	if (t->bad) {
 		/* A malformed payload closes the session (a held GET gets
 		 * the close packet). */
@@ -748,7 +845,8 @@ static enum ecode sio_post_tx(struct store *st, void *ctx)
 
 enum ecode sio_session_post(struct store *st, const struct sio_settings *set,
 			    const char *sid, const char *body, size_t len,
-			    const struct store_session *user, int64_t now,
+			    const struct store_session *user,
+			    enum sio_claim claim, int64_t now,
 			    enum sio_post_result *result)
 {
 	struct sio_tx *t = calloc(1, sizeof(*t));
@@ -762,6 +860,7 @@ enum ecode sio_session_post(struct store *st, const struct sio_settings *set,
 	t->body = body;
 	t->len = len;
 	t->user = user;
+	t->claim = claim;
 	t->bad = eio_payload_parse(body, len, sio_post_check, t) != EC_OK;
 	buf_init(&t->q, STORE_SIO_OUTQ_MAX);
 	/* A connect reads the snapshot first, as GET /events does: the count

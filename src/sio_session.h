@@ -20,6 +20,8 @@
  *   sio_session_get(st, &set, sid, session, now, &payload, &w)  GET
  *   sio_session_take(st, &set, id, now, final, &payload, &w)    parked GET
  *   sio_session_post(st, &set, sid, body, len, user, now)       POST
+ *   sio_session_post_claim(st, sid, now, &claim)  a POST's params came
+ *   sio_session_post_release(st, sid)             its body never did
  *   sio_session_abandon(st, id, now)                            GET cancelled
  *
  * Times are wall-clock ms.  May call: store.h, io.h, eio.h, sio.h,
@@ -108,17 +110,46 @@ enum ecode sio_session_take_many(struct store *st,
  * closes the session. */
 enum ecode sio_session_abandon(struct store *st, int64_t id, int64_t now);
 
+/* One POST at a time per session, as one GET: a FastCGI POST claims its
+ * session when its params arrive (conn_job.c), before its body, so that a
+ * second POST while the first one's body is still coming is seen.  A
+ * claim older than SIO_SESSION_POST_CLAIM_MS is stale (its process died):
+ * longer than a body may take to come (conn.h: CONN_BODY_MS). */
+#define SIO_SESSION_POST_CLAIM_MS 40000
+
+enum sio_claim {
+	SIO_CLAIM_NONE,	     /* not claimed before: the POST checks itself */
+	SIO_CLAIM_HELD,	     /* this POST holds the session */
+	SIO_CLAIM_DUPLICATE, /* another POST held it: 400, code 3; closed */
+	SIO_CLAIM_UNKNOWN,   /* no such open session */
+};
+
+/* Claims session sid for a POST whose body is coming.  A session that a
+ * POST holds already is closed (the protocol's rule for overlapping
+ * requests: its held GET gets the close packet). */
+enum ecode sio_session_post_claim(struct store *st, const char *sid,
+				  int64_t now, enum sio_claim *claim);
+
+/* Lets go of a claim whose POST never reached sio_session_post() (the
+ * connection went, the request was refused). */
+enum ecode sio_session_post_release(struct store *st, const char *sid);
+
 enum sio_post_result {
-	SIO_POST_OK,	  /* "ok" */
-	SIO_POST_UNKNOWN, /* 400, code 1 */
-	SIO_POST_BAD,	  /* 400, code 3: bad payload; the session closed */
+	SIO_POST_OK,	    /* "ok" */
+	SIO_POST_UNKNOWN,   /* 400, code 1 */
+	SIO_POST_BAD,	    /* 400, code 3: bad payload; the session closed */
+	SIO_POST_DUPLICATE, /* 400, code 3: another POST holds it; closed */
 };
 
 /* A POST of session sid: its payload, checked whole first.  user is the
- * signed-in session of the request's cookie, or NULL. */
+ * signed-in session of the request's cookie, or NULL.  claim is what
+ * sio_session_post_claim() said for this POST (SIO_CLAIM_NONE when it
+ * was not called, as in CGI mode: then a fresh claim of another POST
+ * makes this one the duplicate); the POST's claim ends with it. */
 enum ecode sio_session_post(struct store *st, const struct sio_settings *set,
 			    const char *sid, const char *body, size_t len,
-			    const struct store_session *user, int64_t now,
+			    const struct store_session *user,
+			    enum sio_claim claim, int64_t now,
 			    enum sio_post_result *result);
 
 #endif

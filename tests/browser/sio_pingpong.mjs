@@ -1,22 +1,15 @@
-// tests/browser/sio_pingpong.mjs -- the Engine.IO v4 heartbeat cases in
-// which the client must answer in time: the server pings every
-// pingInterval (300 ms, as in the protocol's own test suites), the client
-// pongs, three rounds; a GET held after an unanswered ping gets the close
-// packet at the pong deadline; and a due ping comes first in an answer.  Written
-// from docs/engine.io-protocol/v4-current.md of the socket.io repository.
-// pingTimeout is 3000 ms here, not the suites' 200 ms: on a loaded
-// machine (CI runs the suites in parallel on two cores) a client can be
-// descheduled for longer than 200 ms between the ping and its pong, and
-// then the server rightly closes the session; what these cases check is
-// that the server pings and takes the pong, not how fast the client is.
-// sio_heartbeat.mjs checks the 200 ms deadline itself.
+// tests/browser/sio_pingpong.mjs -- Engine.IO v4 cases that need a ping
+// due soon but must not race its pong window: a due ping comes first in
+// an answer (pingInterval 300 ms, as in the protocol's own test suites,
+// and pingTimeout 3000 ms so that the steps after it have time on a
+// loaded machine); and a client's socket.io events are held to the rate
+// limit of POST /api/emit (EMITCGI_RATE_EMIT=2 a minute per session here):
+// the same path, the same rules (issue 11 on top of issue 9).  Written from
+// docs/engine.io-protocol/v4-current.md of the socket.io repository.  The
+// heartbeat itself, at the suites' 200 ms, is sio_heartbeat.mjs.
 //
 // run-node: needs socket.io-client
 // run-node: env EMITCGI_SIO_PING_INTERVAL=300 EMITCGI_SIO_PING_TIMEOUT=3000 EMITCGI_RATE_EMIT=2
-//
-// It also checks that a client's socket.io events are held to the rate
-// limit of POST /api/emit (EMITCGI_RATE_EMIT=2 a minute per session here):
-// the same path, the same rules (issue 11 on top of issue 9).
 
 import { BASE, test, done, assert, assertEq, sleep, signIn, skipAll } from './lib/tap.mjs';
 import { SEP, open, get, post, expectError } from './lib/eio.mjs';
@@ -25,25 +18,6 @@ if (!BASE)
   skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
 
 const PING_INTERVAL = 300;
-
-test('heartbeat: the server pings, the client pongs, three rounds', async () => {
-  const sid = await open();
-  for (let i = 0; i < 3; i++) {
-    const r = await get(sid);
-    assertEq([r.status, r.text], [200, '2'], `round ${i}: ping`);
-    const p = await post(sid, '3');
-    assertEq([p.status, p.text], [200, 'ok'], `round ${i}: pong`);
-  }
-});
-
-test('heartbeat: a held GET gets the close packet at the pong deadline', async () => {
-  const sid = await open();
-  const first = await get(sid);
-  assertEq(first.text, '2', 'the ping');
-  const r = await get(sid); // no pong: held until the deadline
-  assertEq([r.status, r.text], [200, '1'], 'close packet');
-  expectError(await get(sid), 400, 1, 'then unknown');
-});
 
 // ---- framing, POST ----
 

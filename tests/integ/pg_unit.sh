@@ -1,6 +1,6 @@
 #!/bin/sh
 # pg_unit.sh -- the store's unit suites (test_store, test_presence,
-# test_login, test_io, test_api), unchanged, against the PostgreSQL store.
+# test_login, test_io, test_api, test_sio_session), unchanged, against the PostgreSQL store.
 #
 # Starts a real PostgreSQL (lib.sh integ_pg_start), makes one database and
 # runs each suite's binary with EMITCGI_TEST_PG naming it: the fixture
@@ -15,7 +15,7 @@ integ_pg_start || bail_out "PostgreSQL did not start"
 integ_pg_createdb emitcgi_unit >/dev/null || bail_out "createdb failed"
 export EMITCGI_TEST_PG="host=127.0.0.1 port=$INTEG_PG_PORT user=postgres dbname=emitcgi_unit"
 
-for suite in store presence login io api; do
+for suite in store presence login io api sio_session; do
 	bin=$top_builddir/tests/unit/test_$suite
 	[ -x "$bin" ] || { tap_fail "test_$suite: not built (no Check?)"; continue; }
 	out=$T/$suite.tap
