@@ -7,12 +7,22 @@
 # Rows, for every N of BENCH_PEER_NS and mode (sse, poll):
 #   nginx    emitcgi --listen behind nginx from nginx.conf.example
 #            (2 workers, fastcgi_keep_conn + upstream keepalive)
+#   nginx_slow the nginx row again, while 100 clients stall a 10,000-event
+#            replay and 100 send a body one byte a second (label
+#            "nginx+slow"; adds login_ms and emitcgi's RSS before them)
 #   lighttpd emitcgi --listen behind lighttpd from lighttpd.conf.example
 #            ("socket" block), N <= 8000
 #   nchan    nginx (2 workers) with Debian's libnginx-mod-nchan: SSE and
 #            long-poll subscribers on /sub/bench, publisher POST /pub/bench
 #            (skipped with a note when the module is not installed:
 #            tests/bench/deps.sh installs it)
+#   socket.io Node's socket.io 4 (npm, tests/browser's lockfile), the
+#            lesson's server, one process: N socket.io-client sockets on
+#            websocket (beside the SSE rows) or on polling (beside
+#            long-poll), broadcasts by io.emit() from POST /emit; driven
+#            by tests/bench/sio_bench.mjs (one Node process: its client
+#            CPU is reported apart).  Skipped without node or the npm
+#            packages.
 # Each row: BENCH_PEER_K broadcasts; delivered share, p50/p99/max from the
 # POST to each receipt, failures by status, CPU seconds and RSS of the
 # server (emitcgi; nchan: its nginx) and of the front server, from /proc.
@@ -23,7 +33,7 @@
 # servers exactly as the deployment tests do.
 #
 # Knobs: BENCH_PEER_NS="1000 5000" BENCH_PEER_K=5 BENCH_PEER_MODES="sse poll"
-#        BENCH_PEER_FRONTS="nginx lighttpd nchan"
+#        BENCH_PEER_FRONTS="nginx nginx_slow lighttpd nchan socketio"
 set -u
 build=$(pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,7 +56,9 @@ deploy_setup
 NS=${BENCH_PEER_NS:-"1000 5000"}
 K=${BENCH_PEER_K:-5}
 MODES=${BENCH_PEER_MODES:-"sse poll"}
-FRONTS=${BENCH_PEER_FRONTS:-"nginx lighttpd nchan"}
+FRONTS=${BENCH_PEER_FRONTS:-"nginx nginx_slow lighttpd nchan socketio"}
+NODE_MODULES=${EMITCGI_NODE_MODULES:-$src/tests/browser/node_modules}
+export NODE_MODULES
 NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
 RESULTS=$T/results.jsonl
 : >"$RESULTS"
@@ -94,6 +106,64 @@ front_nginx() # N MODE
 		deploy_start_nginx "$sock" "" || return 1
 	run_load nginx emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
 		"$(pids_of "$NGINX_PID")"
+	deploy_stop_all
+}
+
+# The same row while 100 clients stall a 10,000-event replay (they ask for
+# GET /api/poll?since=0 and never read) and 100 send a login body one byte
+# a second, straight on emitcgi's FastCGI socket (tests/integ/fcgi_client:
+# a front server that passes back-pressure and streams bodies).  The row
+# adds login_ms (a login through nginx while they hold) and emitcgi's RSS
+# before the slow clients came (rss_before_slow_kb).
+slow_ready() { grep -q ready "$T/stall.out" && grep -q ready "$T/slowbody.out"; }
+
+front_nginx_slow() # N MODE
+{
+	local sock=$DEPLOY_RUN/bench.sock client=$build/tests/integ/fcgi_client
+	local sid data i t0 line rss0 login_ms stall_pid body_pid pids=()
+	[ -x "$client" ] || { diag "nginx_slow: no $client (make check builds it)"; return 0; }
+	emitcgi_up "$sock" || return 1
+	DEPLOY_NGINX_WORKERS=2 DEPLOY_NGINX_CONNECTIONS=19000 \
+		deploy_start_nginx "$sock" "" || return 1
+	register slowbench correct-horse-battery
+	login slowbench correct-horse-battery "$T/slow.jar"
+	sid=$(awk '$6 == "emitcgi_sid" { print $7; exit }' "$T/slow.jar")
+	[ -n "$sid" ] || { diag "nginx_slow: no session"; deploy_stop_all; return 1; }
+	# The log: 10,000 events of about 1 KiB, by 4 kept connections.
+	data=$(head -c 1000 /dev/zero | tr '\0' x)
+	for i in 1 2 3 4; do
+		FCGI_BODY="{\"event\":\"blob\",\"data\":\"$data\"}" \
+			"$client" "$sock" keep 2500 POST /api/emit \
+			"HTTP_COOKIE=emitcgi_sid=$sid" >/dev/null 2>&1 &
+		pids[i]=$!
+	done
+	for i in 1 2 3 4; do
+		wait "${pids[i]}"
+	done
+	rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$EMITCGI_PID/status")
+	FCGI_HOLD_S=600 "$client" "$sock" stall 100 GET "/api/poll?since=0" \
+		"HTTP_COOKIE=emitcgi_sid=$sid" >"$T/stall.out" 2>&1 &
+	stall_pid=$!
+	integ_track "$stall_pid"
+	FCGI_HOLD_S=600 "$client" "$sock" slowbody 100 /api/login \
+		>"$T/slowbody.out" 2>&1 &
+	body_pid=$!
+	integ_track "$body_pid"
+	wait_for "the slow clients" 30 slow_ready ||
+		diag "nginx_slow: the slow clients did not start"
+	line=$(run_load nginx+slow emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
+		"$(pids_of "$NGINX_PID")" | tail -n 1)
+	[ -n "$line" ] && sed -i '$d' "$RESULTS" # written again below
+	t0=$(now_ms)
+	login slowbench correct-horse-battery "$T/slow2.jar"
+	login_ms=$(($(now_ms) - t0))
+	[ "$HTTP_STATUS" = 200 ] || login_ms=-1
+	line=$(jq -c --argjson l "$login_ms" --argjson r "${rss0:-0}" \
+		'. + {login_ms: $l, rss_before_slow_kb: $r}' <<<"$line")
+	echo "$line"
+	[ -n "$line" ] && echo "$line" >>"$RESULTS"
+	integ_kill "$stall_pid"
+	integ_kill "$body_pid"
 	deploy_stop_all
 }
 
@@ -161,6 +231,31 @@ EOF
 	integ_kill "$pid"
 }
 
+front_socketio() # N MODE
+{
+	local port pid transport=websocket
+	[ "$2" = poll ] && transport=polling
+	command -v node >/dev/null 2>&1 &&
+		[ -f "$NODE_MODULES/socket.io/package.json" ] &&
+		[ -f "$NODE_MODULES/socket.io-client/package.json" ] ||
+		{ diag "socket.io: node or the npm packages missing (cd tests/browser && npm ci)"; return 0; }
+	port=$(integ_port) || return 1
+	BENCH_SIO_TRANSPORTS=polling,websocket \
+		node "$src/tests/bench/sio_bench.mjs" server "$port" \
+		>"$T/node.out" 2>"$T/node.err" &
+	pid=$!
+	integ_track "$pid"
+	wait_for "Node's socket.io on $port" 20 grep -q listening "$T/node.out" ||
+		{ diag "socket.io did not start: $(cat "$T/node.err")"; return 1; }
+	local line
+	line=$(node "$src/tests/bench/sio_bench.mjs" peer "http://127.0.0.1:$port" \
+		"$1" "$K" "http://127.0.0.1:$port/emit" "$transport" "$pid" "$2" \
+		2>>"$T/load.err")
+	echo "$line"
+	[ -n "$line" ] && echo "$line" >>"$RESULTS"
+	integ_kill "$pid"
+}
+
 for n in $NS; do
 	for mode in $MODES; do
 		for f in $FRONTS; do
@@ -169,27 +264,46 @@ for n in $NS; do
 	done
 done
 
-# The table: per row and beside it the ratio to nchan's row of the same
-# N and mode, measured in this run.
+# The table: per row and beside it the ratios to nchan's and to socket.io's
+# rows of the same N and mode, measured in this run.  Then the slow-client
+# rows beside the plain nginx rows.
 jq -rs '
-  def r(a; b): if (b // 0) > 0 then ((a / b) * 100 | round / 100 | tostring) else "-" end;
-  def whole(x): x.server_cpu_s + x.front_cpu_s;
-  def kb(x): ((x.server_rss_kb + x.front_rss_kb) / x.n | round);
+  def r(a; b): if (b // 0) > 0 and a != null then ((a / b) * 100 | round / 100 | tostring) else "-" end;
+  def whole(x): if x == null then null else x.server_cpu_s + x.front_cpu_s end;
+  def kb(x): if x == null then null else ((x.server_rss_kb + x.front_rss_kb) / x.n | round) end;
   def f1(v): (v * 10 | round / 10 | tostring);
+  def peer(all; x; l): all | map(select(.label == l and .n == x.n and .mode == x.mode)) | first;
   . as $all
   | (["front", "mode", "N", "delivered", "failed", "p50 ms", "p99 ms", "max ms",
-      "emitcgi CPU ms/bcast", "front CPU ms/bcast", "emitcgi µs/poll",
-      "KB/client (all)", "p99 / nchan", "CPU / nchan", "KB / nchan"] | "| " + join(" | ") + " |"),
-    ("|" + ("---|" * 15)),
-    ($all[] as $x
-     | ($all | map(select(.label == "nchan" and .n == $x.n and .mode == $x.mode)) | first) as $p
+      "server CPU ms/bcast", "front CPU ms/bcast", "emitcgi µs/poll",
+      "KB/client (all)", "p99 / nchan", "CPU / nchan", "KB / nchan",
+      "p99 / socket.io", "CPU / socket.io", "KB / socket.io"] | "| " + join(" | ") + " |"),
+    ("|" + ("---|" * 18)),
+    ($all[] | select(.label != "nginx+slow") as $x
+     | peer($all; $x; "nchan") as $p
+     | peer($all; $x; "socket.io") as $q
+     | ($x.peer == "emitcgi") as $own
      | [$x.label, $x.mode, ($x.n | tostring), f1($x.delivered_min_share * 100) + "%",
         ($x.failed | tostring),
         ($x.p50_ms | tostring), ($x.p99_ms | tostring), ($x.max_ms | tostring),
         f1($x.server_cpu_s * 1000 / $x.k), f1($x.front_cpu_s * 1000 / $x.k),
-        (if $x.mode == "poll" and $x.label != "nchan" then f1($x.server_cpu_s * 1e6 / ($x.n * $x.k)) else "-" end),
+        (if $x.mode == "poll" and $own then f1($x.server_cpu_s * 1e6 / ($x.n * $x.k)) else "-" end),
         (kb($x) | tostring),
-        r($x.p99_ms; $p.p99_ms),
+        (if $x.label == "nchan" then "1" else r($x.p99_ms; $p.p99_ms) end),
         (if $x.label == "nchan" then "-" else r(whole($x); whole($p)) end),
-        (if $x.label == "nchan" then "-" else r(kb($x); kb($p)) end)]
+        (if $x.label == "nchan" then "-" else r(kb($x); kb($p)) end),
+        (if $own then r($x.p99_ms; $q.p99_ms) else "-" end),
+        (if $own then r(whole($x); whole($q)) else "-" end),
+        (if $own then r(kb($x); kb($q)) else "-" end)]
+     | "| " + join(" | ") + " |"),
+    "",
+    (["mode", "N", "p99 ms alone", "p99 ms with the slow clients", "failed", "delivered",
+      "login through nginx meanwhile (ms)", "emitcgi RSS before → with them (MiB)"] | "| " + join(" | ") + " |"),
+    ("|" + ("---|" * 8)),
+    ($all[] | select(.label == "nginx+slow") as $x
+     | peer($all; $x; "nginx") as $a
+     | [$x.mode, ($x.n | tostring), (if $a then ($a.p99_ms | tostring) else "-" end),
+        ($x.p99_ms | tostring), ($x.failed | tostring), f1($x.delivered_min_share * 100) + "%",
+        (if $x.login_ms >= 0 then ($x.login_ms | tostring) else "failed" end),
+        f1($x.rss_before_slow_kb / 1024) + " → " + f1($x.server_rss_kb / 1024)]
      | "| " + join(" | ") + " |")' "$RESULTS"

@@ -12,6 +12,17 @@
 //       waits for every one's first 'user count', then K times POSTs {"event":"chat
 //       message","data":i} to EMIT_URL (with the cookie) and waits until
 //       all N have event i.  Prints one "result:" line.
+//   node sio_bench.mjs peer URL N K EMIT_URL TRANSPORT SERVER_PID MODE
+//       a row of tests/bench/peers.sh, beside http_load's rows: N sockets
+//       on TRANSPORT (websocket: the push row beside SSE; polling: beside
+//       long-poll) to Node's socket.io, then K broadcasts 300 ms apart,
+//       each awaited until every socket has it (15 s at most); prints one
+//       JSON line in http_load's schema: per-receipt p50/p99/max from the
+//       POST, the smallest share delivered, failures, and the CPU seconds
+//       (during the broadcasts) and RSS of SERVER_PID from /proc.
+//
+// The server takes its transports from BENCH_SIO_TRANSPORTS (default
+// "polling": the rows of sio.sh; peers.sh adds websocket).
 //
 // Node modules from $NODE_MODULES (default: tests/browser/node_modules).
 // Every wait is bounded; only 127.0.0.1.
@@ -47,7 +58,8 @@ async function server(port) {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  const io = new Server(httpServer, { transports: ['polling'], maxHttpBufferSize: 1e6 });
+  const transports = (process.env.BENCH_SIO_TRANSPORTS || 'polling').split(',');
+  const io = new Server(httpServer, { transports, maxHttpBufferSize: 1e6 });
   io.on('connection', (socket) => {
     users++;
     io.emit('user count', users);
@@ -124,10 +136,88 @@ async function clients(url, n, k, cookie, emitUrl) {
   process.exit(0);
 }
 
+// CPU seconds (utime + stime) and RSS in KiB of pid, from /proc.
+function procStat(pid) {
+  const fs = require('node:fs');
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const rss = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpu: (Number(f[11]) + Number(f[12])) / 100, rssKb: rss ? Number(rss[1]) : 0 };
+}
+
+async function peer(url, n, k, emitUrl, transport, serverPid, rowMode) {
+  const { io } = require(path.join(NODE_MODULES, 'socket.io-client'));
+  const sockets = [];
+  const t0 = Date.now();
+  let ready = 0, failed = 0;
+  const got = new Array(k).fill(0);
+  const sent = new Array(k).fill(0n);
+  const lat = [];
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % WAVE === 0) {
+      while (ready + failed < i) {
+        if (Date.now() - t0 > WAIT_MS)
+          fail(`only ${ready} of ${i} sockets connected`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const s = io(url, { transports: [transport], forceNew: true, reconnection: false });
+    s.once('user count', () => { ready++; });
+    s.on('chat message', (d) => {
+      const j = d && d.message;
+      if (Number.isInteger(j) && j >= 0 && j < k && sent[j]) {
+        got[j]++;
+        lat.push(Number(process.hrtime.bigint() - sent[j]) / 1e6);
+      }
+    });
+    s.on('connect_error', () => { failed++; });
+    sockets.push(s);
+  }
+  while (ready + failed < n) {
+    if (Date.now() - t0 > WAIT_MS)
+      fail(`only ${ready} of ${n} sockets connected`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const before = procStat(serverPid);
+  let minShare = 1;
+  for (let j = 0; j < k; j++) {
+    sent[j] = process.hrtime.bigint();
+    const res = await fetch(emitUrl, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'chat message', data: j }),
+    });
+    if (res.status !== 200)
+      failed++;
+    const end = Date.now() + 15000;
+    while (got[j] < ready && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 5));
+    minShare = Math.min(minShare, got[j] / n);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const after = procStat(serverPid);
+  lat.sort((a, b) => a - b);
+  const r1 = (v) => Math.round(v * 10) / 10;
+  console.log(JSON.stringify({
+    label: 'socket.io', peer: 'socketio', mode: rowMode, n, k, ready,
+    delivered_min_share: minShare, p50_ms: r1(pct(lat, 0.5) || 0),
+    p99_ms: r1(pct(lat, 0.99) || 0), max_ms: r1(lat[lat.length - 1] || 0),
+    polls: 0, failed, failures: {}, server_cpu_s: after.cpu - before.cpu,
+    server_rss_kb: after.rssKb, front_cpu_s: 0, front_rss_kb: 0,
+    client_cpu_s: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    transport,
+  }));
+  for (const s of sockets)
+    s.close();
+  process.exit(0);
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'server')
   await server(args[0]);
 else if (mode === 'clients')
   await clients(args[0], Number(args[1]), Number(args[2]), args[3], args[4]);
+else if (mode === 'peer')
+  await peer(args[0], Number(args[1]), Number(args[2]), args[3], args[4], Number(args[5]), args[6]);
 else
-  fail('usage: sio_bench.mjs server PORT | clients URL N K COOKIE EMIT_URL');
+  fail('usage: sio_bench.mjs server PORT | clients URL N K COOKIE EMIT_URL | ' +
+    'peer URL N K EMIT_URL TRANSPORT SERVER_PID MODE');
