@@ -147,6 +147,8 @@ function procStat(pid) {
 
 async function peer(url, n, k, emitUrl, transport, serverPid, rowMode) {
   const { io } = require(path.join(NODE_MODULES, 'socket.io-client'));
+  // Connecting takes long with many polling sockets: 30 ms a socket.
+  const WAIT_MS = Math.max(120000, 30 * n);
   const sockets = [];
   const t0 = Date.now();
   let ready = 0, failed = 0;
@@ -178,6 +180,7 @@ async function peer(url, n, k, emitUrl, transport, serverPid, rowMode) {
       fail(`only ${ready} of ${n} sockets connected`);
     await new Promise((r) => setTimeout(r, 20));
   }
+  const connectMs = Date.now() - t0;
   const before = procStat(serverPid);
   let minShare = 1;
   for (let j = 0; j < k; j++) {
@@ -204,7 +207,7 @@ async function peer(url, n, k, emitUrl, transport, serverPid, rowMode) {
     polls: 0, failed, failures: {}, server_cpu_s: after.cpu - before.cpu,
     server_rss_kb: after.rssKb, front_cpu_s: 0, front_rss_kb: 0,
     client_cpu_s: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
-    transport,
+    transport, connect_ms: connectMs,
   }));
   for (const s of sockets)
     s.close();
