@@ -248,7 +248,7 @@ front_socketio() # N MODE
 		[ -f "$NODE_MODULES/socket.io-client/package.json" ] ||
 		{ diag "socket.io: node or the npm packages missing (cd tests/browser && npm ci)"; return 0; }
 	port=$(integ_port) || return 1
-	BENCH_SIO_TRANSPORTS=polling,websocket \
+	BENCH_SIO_TRANSPORTS=polling,websocket BENCH_SIO_SNAPSHOT=socket \
 		node "$src/tests/bench/sio_bench.mjs" server "$port" \
 		>"$T/node.out" 2>"$T/node.err" &
 	pid=$!

@@ -22,7 +22,9 @@
 //       (during the broadcasts) and RSS of SERVER_PID from /proc.
 //
 // The server takes its transports from BENCH_SIO_TRANSPORTS (default
-// "polling": the rows of sio.sh; peers.sh adds websocket).
+// "polling": the rows of sio.sh; peers.sh adds websocket), and
+// BENCH_SIO_SNAPSHOT=socket (peers.sh) sends the count to each new socket
+// only.
 //
 // Node modules from $NODE_MODULES (default: tests/browser/node_modules).
 // Every wait is bounded; only 127.0.0.1.
@@ -60,10 +62,15 @@ async function server(port) {
   });
   const transports = (process.env.BENCH_SIO_TRANSPORTS || 'polling').split(',');
   const io = new Server(httpServer, { transports, maxHttpBufferSize: 1e6 });
+  // BENCH_SIO_SNAPSHOT=socket: the count goes to the new socket only.
+  // peers.sh sets it: its emitcgi rows log in once for all their clients,
+  // so each client gets the count once, as its snapshot; the lesson's
+  // io.emit() at every connection would cost N² messages to connect N.
+  const toSocket = process.env.BENCH_SIO_SNAPSHOT === 'socket';
   io.on('connection', (socket) => {
     users++;
-    io.emit('user count', users);
-    socket.on('disconnect', () => { users--; io.emit('user count', users); });
+    (toSocket ? socket : io).emit('user count', users);
+    socket.on('disconnect', () => { users--; if (!toSocket) io.emit('user count', users); });
   });
   httpServer.listen(Number(port), '127.0.0.1', () => console.log('listening'));
 }
