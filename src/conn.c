@@ -635,6 +635,7 @@ enum ecode conns_new(const struct config *cfg, struct runtime *rt,
 	cs->hub = hub;
 	cs->loop = hub_loop(hub);
 	pthread_mutex_init(&cs->mu, NULL);
+	session_cache_init(&cs->cache);
 	list_init(&cs->done);
 	list_init(&cs->dead);
 	for (int ph = 0; ph < CONN_PHASES; ph++)
@@ -693,4 +694,5 @@ void conns_free(struct conns *cs)
 		list_del(&c->link);
 		conn_free(c);
 	}
+	session_cache_release(&cs->cache);
 }

@@ -21,6 +21,7 @@
 #include "fcgi_params.h"
 #include "list.h"
 #include "loop.h"
+#include "session_cache.h"
 #include "workers.h"
 
 #define CONN_READ_BYTES 16384
@@ -72,6 +73,7 @@ struct conn_job {
 	struct fcgi_params_env env;
 	struct buf body;
 	enum ecode pre_rc;
+	uint64_t cache_gen; /* hub_sessions_gen() at dispatch */
 	/* Filled by the worker. */
 	struct buf out; /* the CGI response: head and body */
 	enum api_result result;
@@ -95,6 +97,8 @@ struct conns {
 
 	pthread_mutex_t mu; /* guards done */
 	struct list done;
+	/* Loop thread: sessions of recent polls (issue 8, conn_fast.c). */
+	struct session_cache cache;
 };
 
 /* conn.c, for conn_job.c. */
@@ -107,6 +111,17 @@ void conn_reply_error(struct conn *c, enum ecode rc);
 void conn_free(struct conn *c);
 /* Opens the spare descriptor again (EMFILE). */
 void conn_spare_reopen(struct conns *cs);
+
+/* conn_job.c: the hub has taken c's fd (hub_park() said EC_OK): c
+ * leaves the loop and is freed in the tick. */
+void conn_parked(struct conn *c);
+
+/* conn_fast.c, for conn_job.c. */
+/* The request is read whole: parks it in the hub without a worker when
+ * it is a re-poll that needs nothing but the cache (true: c is gone). */
+bool conn_fast_poll(struct conn *c);
+/* A worker's answer: what it found of the session goes to the cache. */
+void conn_fast_learn(struct conns *cs, const struct conn_job *job);
 
 /* conn_job.c, for conn.c. */
 extern const struct workers_ops conn_workers_ops;

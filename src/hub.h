@@ -167,6 +167,23 @@ void hub_set_transport(struct hub *hub, hub_tick_fn *tick,
 		       hub_give_back_fn *give_back, void *ctx);
 void hub_stop(struct hub *hub);
 
+/* issue 8: whether the transport may trust what it cached about sessions
+ * (conn_fast.c).  True when every commit that returned before this call,
+ * in any process, has been read by this hub: no local commit, notify poke
+ * or session end waits to be looked at, the last store check succeeded,
+ * and the watcher is exact (an inotify watch; PostgreSQL's NOTIFY is
+ * not, so there it is always false).  *gen gets the sessions generation:
+ * it changes whenever an event that may end or change a session (the
+ * "user" event of a login, a logout, a reap) is read, or the database is
+ * replaced; *last_id the newest event id the hub has.  Hub thread only. */
+bool hub_sessions_current(struct hub *hub, uint64_t *gen, int64_t *last_id);
+/* Whether the events after since are in the hub's ring, ids one after
+ * the other up to the newest, and at most max of them: a poll with that
+ * since needs neither a reset nor the store (hub_poll.c).  Hub thread. */
+bool hub_poll_ring_follows(struct hub *hub, int64_t since, int64_t max);
+/* The sessions generation now (as above), current or not.  Hub thread. */
+uint64_t hub_sessions_gen(const struct hub *hub);
+
 struct hub_stats {
 	int sse_waiters;
 	int poll_waiters;

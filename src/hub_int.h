@@ -125,6 +125,12 @@ struct hub {
 	uint64_t sio_checked; /* hub_sio.c: checks when it last looked */
 	bool sio_recheck;     /* hub_sio.c: look at the queues now */
 	struct list sio_due;  /* hub_sio.c: GETs to answer this tick */
+	/* issue 8: hub_sessions_current().  Bumped for every "user" event
+	 * read (a login, logout, reap: a session began or ended) and when
+	 * the database was replaced; check_ok: the last store check read
+	 * up to the newest id. */
+	uint64_t sessions_gen;
+	bool check_ok;
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub

@@ -11,6 +11,10 @@
  * log no longer has give an empty answer at the old cursor: the client's
  * next poll gets the reset.
  *
+ * hub_poll_ring_follows() tells the transport whether the events after a
+ * poll's cursor are all in the ring, without a gap (conn_fast.c answers
+ * such a poll without a worker).
+ *
  * Timers: each poll has its own timeout: a binary min-heap of waiters by
  * deadline_ms (w->t.heap_idx is a waiter's place).
  *
@@ -195,6 +199,38 @@ static int64_t hub_poll_next_due(const struct hub *hub)
 {
 	return hub->poll_heap_len > 0 ? hub->poll_heap[0]->deadline_ms
 				      : INT64_MAX;
+}
+
+/* ---- issue 8: may the transport answer a poll from the ring? ---- */
+
+struct hub_poll_follow {
+	int64_t next; /* the id the next event must have */
+	bool ok;
+};
+
+static bool hub_poll_follow_one(void *ctx, struct event_ring_event *ev)
+{
+	struct hub_poll_follow *f = ctx;
+
+	if (ev->id != f->next) {
+		f->ok = false;
+		return false;
+	}
+	f->next++;
+	return true;
+}
+
+bool hub_poll_ring_follows(struct hub *hub, int64_t since, int64_t max)
+{
+	struct hub_poll_follow f = { .next = since + 1, .ok = true };
+	const struct event_ring *r = &hub->ring;
+
+	if (since >= r->last_id || since < r->base || r->last_id - since > max)
+		return false;
+	if (event_ring_walk(&hub->ring, since, hub_poll_follow_one, &f) !=
+	    EC_OK)
+		return false;
+	return f.ok && f.next == r->last_id + 1;
 }
 
 const struct hub_policy hub_poll_policy = {
