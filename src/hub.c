@@ -251,7 +251,10 @@ static void hub_on_in(struct loop *loop, struct loop_io *io, uint32_t events)
 
 static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 {
-	if (sink_open(&w->sink) != SINK_OK)
+	/* A registered fd is the loop's own, non-blocking since accept4()
+	 * (issue 8: no fcntl per parked re-poll). */
+	if (!(w->flags & HUB_WAITER_REGISTERED) &&
+	    sink_open(&w->sink) != SINK_OK)
 		goto fail;
 	w->state = HUB_WAITER_PARKED;
 	if ((w->flags & HUB_WAITER_REGISTERED

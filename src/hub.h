@@ -113,9 +113,9 @@ struct hub_waiter_spec {
 	 * counted against max_waiters. */
 	bool immediate;
 	/* The fd is in the hub's loop already (the caller is on the hub
-	 * thread, serving the connection in the same loop): it is adopted at
-	 * once and taken over with loop_io_take(); on EC_OK the caller
-	 * loop_io_forget()s its own io. */
+	 * thread, serving the connection in the same loop), and non-blocking:
+	 * it is adopted at once and taken over with loop_io_take(); on EC_OK
+	 * the caller loop_io_forget()s its own io. */
 	bool registered;
 	/* Bytes to send before any event (the SSE head), copied at park;
 	 * FCGI framing is the sink's. */
