@@ -518,6 +518,7 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	for (size_t k = 0; k < HUB_KINDS; k++)
 		list_init(&hub->parked[k]);
 	list_init(&hub->sse_pings);
+	list_init(&hub->poll_fifo);
 	list_init(&hub->sio_due);
 	list_init(&hub->closing);
 	list_init(&hub->dead);

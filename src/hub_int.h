@@ -49,6 +49,7 @@ enum hub_waiter_state {
 #define HUB_WAITER_REGISTERED 16u /* fd already in the loop: take it over */
 #define HUB_WAITER_SIO_DONE 32u	  /* HUB_SIO: answered (else leaving closes) */
 #define HUB_WAITER_SIO_DUE 64u	  /* HUB_SIO: on hub->sio_due (t.ping) */
+#define HUB_WAITER_POLL_FIFO 128u /* HUB_POLL: on hub->poll_fifo (t.ping) */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
@@ -110,6 +111,7 @@ struct hub {
 	struct list closing, dead;
 	struct list sse_pings;	   /* hub_sse.c: next heartbeat first */
 	struct waiter **poll_heap; /* hub_poll.c: earliest timeout first */
+	struct list poll_fifo;	   /* hub_poll.c: the same, in park order */
 	size_t poll_heap_len, poll_heap_cap;
 	struct event_ring ring;
 	bool check_now;
