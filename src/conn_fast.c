@@ -18,7 +18,11 @@
  *     once from memory;
  *   - the hub is current (hub_sessions_current(): every commit that
  *     returned before now, in any process, has been read, so any logout,
- *     reap or login is already in the generation);
+ *     reap or login is already in the generation).  The notify
+ *     descriptor is looked at once per batch of events: a request that
+ *     passed every other test waits on cs->fast_q for the loop's tick
+ *     (conn_fast_run()), which runs after every request of the batch was
+ *     read, looks once, and parks them all (or hands them to workers);
  *   - the session is in the cache under that generation, not expired, and
  *     presence_seen() would write nothing for it (seen within idle / 4):
  *     the presence invariant of presence.c holds without a write;
@@ -35,7 +39,9 @@
  */
 #include "autoconfig.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api_sio.h"
 #include "auth.h"
@@ -96,6 +102,38 @@ static bool conn_fast_params(const struct config *cfg, const struct request *rq,
 	return *timeout > 0;
 }
 
+/* A request that passed every test but the last, waiting for the tick. */
+struct conn_fast_q {
+	struct list link; /* cs->fast_q */
+	struct conn *c;
+	uint64_t gen; /* the sessions generation the cache answered under */
+	int64_t cursor;
+	int64_t session_id;
+	int64_t user_id;
+	int timeout_ms;
+};
+
+/* At the head it waits; a few events behind (it re-polls after the next
+ * broadcast went out) the hub answers it at once from the ring, as
+ * api_poll() would when nothing is missing: ids follow each other and
+ * every one of them is within the retention. */
+static bool conn_fast_cursor_ok(struct conns *cs, int64_t since,
+				int64_t last_id)
+{
+	int64_t max = cs->cfg->retention < CONN_FAST_BEHIND_MAX
+			      ? cs->cfg->retention
+			      : CONN_FAST_BEHIND_MAX;
+
+	return since == last_id || hub_poll_ring_follows(cs->hub, since, max);
+}
+
+static bool conn_fast_room(struct conns *cs, int64_t session_id,
+			   int64_t user_id)
+{
+	return hub_has_room(cs->hub) &&
+	       hub_has_room_for(cs->hub, session_id, user_id);
+}
+
 bool conn_fast_poll(struct conn *c)
 {
 	struct conns *cs = c->cs;
@@ -103,19 +141,21 @@ bool conn_fast_poll(struct conn *c)
 	struct conn_fast_scan scan = { 0 };
 	struct fcgi_params_env env = { 0 };
 	const struct session_cache_entry *e;
-	struct hub_waiter_spec spec;
+	struct conn_fast_q *q;
 	struct request rq;
 	enum route route;
 	const char *allow;
 	char key[AUTH_SID_HEX_LEN + 1];
 	int64_t since, timeout, last_id, now;
 	uint64_t gen;
-	bool parked = false;
+	bool queued = false;
 
 	if (session_cache_empty(&cs->cache) || c->refuse || cs->stopping ||
 	    c->params_too_large || c->body_too_large || c->body.len > 0)
 		return false;
-	if (!hub_sessions_current(cs->hub, &gen, &last_id))
+	/* The notify descriptor is looked at once per batch, in the tick
+	 * (conn_fast_run()): after every request of the batch was read. */
+	if (!hub_sessions_current(cs->hub, false, &gen, &last_id))
 		return false;
 	if (fcgi_params_parse(c->params.data, c->params.len,
 			      conn_fast_scan_pair, &scan) != EC_OK ||
@@ -128,17 +168,8 @@ bool conn_fast_poll(struct conn *c)
 	    rq.method != REQUEST_GET || api_sio_owns(cfg, &rq) ||
 	    router_match(&rq, &route, &allow) != EC_OK || route != ROUTE_POLL ||
 	    !rq.has_sid || !conn_fast_params(cfg, &rq, &since, &timeout) ||
-	    auth_sid_hash(rq.sid, key) != EC_OK)
-		goto out;
-	/* At the head it waits; a few events behind (it re-polls after the
-	 * next broadcast went out) the hub answers it at once from the ring,
-	 * as api_poll() would when nothing is missing: ids follow each other
-	 * and every one of them is within the retention. */
-	if (since != last_id &&
-	    !hub_poll_ring_follows(cs->hub, since,
-				   cfg->retention < CONN_FAST_BEHIND_MAX
-					   ? cfg->retention
-					   : CONN_FAST_BEHIND_MAX))
+	    auth_sid_hash(rq.sid, key) != EC_OK ||
+	    !conn_fast_cursor_ok(cs, since, last_id))
 		goto out;
 	now = clock_wall_ms();
 	e = session_cache_get(&cs->cache, key, gen, now);
@@ -146,34 +177,101 @@ bool conn_fast_poll(struct conn *c)
 	    !presence_seen_skips(true, e->seen_ms,
 				 (int64_t)cfg->presence_timeout_s * 1000,
 				 now) ||
-	    !hub_has_room(cs->hub) ||
-	    !hub_has_room_for(cs->hub, e->session_id, e->user_id))
+	    !conn_fast_room(cs, e->session_id, e->user_id))
 		goto out;
-	spec = (struct hub_waiter_spec){
+	if (!(q = malloc(sizeof(*q))))
+		goto out;
+	*q = (struct conn_fast_q){
+		.c = c,
+		.gen = gen,
+		.cursor = since,
+		.session_id = e->session_id,
+		.user_id = e->user_id,
+		.timeout_ms = (int)timeout * 1000,
+	};
+	/* As for a job: out of the deadline FIFOs, watched for a hang-up
+	 * (then ORPHAN), its params kept for a worker if the tick says no. */
+	c->state = CONN_BUSY;
+	list_del(&c->link);
+	list_init(&c->link);
+	list_append(&cs->fast_q, &q->link);
+	queued = true;
+out:
+	request_release(&rq);
+	fcgi_params_env_free(&env);
+	return queued;
+}
+
+/* The last tests, under the hub's state now, and the park. */
+static bool conn_fast_park(struct conns *cs, const struct conn_fast_q *q,
+			   bool current, uint64_t gen, int64_t last_id)
+{
+	struct conn *c = q->c;
+	struct hub_waiter_spec spec = {
 		.kind = HUB_POLL,
 		.sink = HUB_SINK_FCGI,
 		.fd = c->io.fd,
 		.in_fd = -1,
 		.request_id = c->request_id,
-		.cursor = since,
-		.session_id = e->session_id,
-		.user_id = e->user_id,
-		.timeout_ms = (int)timeout * 1000,
+		.cursor = q->cursor,
+		.session_id = q->session_id,
+		.user_id = q->user_id,
+		.timeout_ms = q->timeout_ms,
 		.keep_conn = c->keep,
 		.registered = true,
 	};
+
+	/* A "user" event read since the look-up may have ended the
+	 * session: the generation moved, a worker asks the store. */
+	if (!current || q->gen != gen || cs->stopping ||
+	    !conn_fast_cursor_ok(cs, q->cursor, last_id) ||
+	    !conn_fast_room(cs, q->session_id, q->user_id))
+		return false;
 	if (hub_park(cs->hub, &spec) != EC_OK)
-		goto out; /* a worker answers it (503 at capacity) */
+		return false; /* a worker answers it (503 at capacity) */
 	/* What api_handle() and api_poll() count for a parked poll. */
 	metrics_inc(METRIC_POLLS);
 	metrics_inc(METRIC_REQUESTS);
 	metrics_inc(METRIC_FAST_POLLS);
 	conn_parked(c);
-	parked = true;
-out:
-	request_release(&rq);
-	fcgi_params_env_free(&env);
-	return parked;
+	return true;
+}
+
+void conn_fast_run(struct conns *cs)
+{
+	int64_t last_id;
+	uint64_t gen;
+	bool current;
+
+	if (list_empty(&cs->fast_q))
+		return;
+	current = hub_sessions_current(cs->hub, true, &gen, &last_id);
+	while (!list_empty(&cs->fast_q)) {
+		struct conn_fast_q *q =
+			container_of(cs->fast_q.next, struct conn_fast_q, link);
+		struct conn *c = q->c;
+
+		list_del(&q->link);
+		if (c->state == CONN_ORPHAN)
+			conn_free(c); /* the web server hung up meanwhile */
+		else if (!conn_fast_park(cs, q, current, gen, last_id))
+			conn_dispatch_job(c);
+		free(q);
+	}
+}
+
+void conn_fast_drop_all(struct conns *cs)
+{
+	while (!list_empty(&cs->fast_q)) {
+		struct conn_fast_q *q =
+			container_of(cs->fast_q.next, struct conn_fast_q, link);
+
+		list_del(&q->link);
+		if (q->c->state != CONN_ORPHAN)
+			close(q->c->io.fd);
+		conn_free(q->c);
+		free(q);
+	}
 }
 
 void conn_fast_learn(struct conns *cs, const struct conn_job *job)

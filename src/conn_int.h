@@ -97,8 +97,10 @@ struct conns {
 
 	pthread_mutex_t mu; /* guards done */
 	struct list done;
-	/* Loop thread: sessions of recent polls (issue 8, conn_fast.c). */
+	/* Loop thread: sessions of recent polls (issue 8, conn_fast.c), and
+	 * the re-polls waiting for the tick to park them. */
 	struct session_cache cache;
+	struct list fast_q;
 };
 
 /* conn.c, for conn_job.c. */
@@ -116,10 +118,18 @@ void conn_spare_reopen(struct conns *cs);
  * leaves the loop and is freed in the tick. */
 void conn_parked(struct conn *c);
 
-/* conn_fast.c, for conn_job.c. */
-/* The request is read whole: parks it in the hub without a worker when
- * it is a re-poll that needs nothing but the cache (true: c is gone). */
+/* conn_job.c: the request to a worker (conn_dispatch() past its
+ * refusals and the fast path). */
+void conn_dispatch_job(struct conn *c);
+
+/* conn_fast.c, for conn_job.c and conn.c. */
+/* The request is read whole: when it is a re-poll that needs nothing but
+ * the cache, it is queued for the tick (true: c is BUSY, the queue's). */
 bool conn_fast_poll(struct conn *c);
+/* The tick: the queued re-polls parked in the hub, or to workers. */
+void conn_fast_run(struct conns *cs);
+/* At the end: frees the queue and its connections. */
+void conn_fast_drop_all(struct conns *cs);
 /* A worker's answer: what it found of the session goes to the cache. */
 void conn_fast_learn(struct conns *cs, const struct conn_job *job);
 

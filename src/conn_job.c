@@ -113,8 +113,6 @@ static void conn_job_free(struct conn_job *job)
 void conn_dispatch(struct conn *c)
 {
 	struct conns *cs = c->cs;
-	struct conn_job *job;
-	enum ecode rc = EC_OK;
 
 	if (c->refuse || cs->stopping) {
 		metrics_inc(METRIC_FCGI_REFUSED);
@@ -123,6 +121,15 @@ void conn_dispatch(struct conn *c)
 	}
 	if (conn_fast_poll(c))
 		return;
+	conn_dispatch_job(c);
+}
+
+void conn_dispatch_job(struct conn *c)
+{
+	struct conns *cs = c->cs;
+	struct conn_job *job;
+	enum ecode rc = EC_OK;
+
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		conn_reply_error(c, EC_NOMEM);

@@ -768,13 +768,14 @@ void hub_stop(struct hub *hub)
 	loop_waker_wake(&hub->wake);
 }
 
-bool hub_sessions_current(struct hub *hub, uint64_t *gen, int64_t *last_id)
+bool hub_sessions_current(struct hub *hub, bool exact, uint64_t *gen,
+			  int64_t *last_id)
 {
 	*gen = hub->sessions_gen;
 	*last_id = hub->ring.last_id;
 	return hub->check_ok && !hub->check_now && !hub->retry_pump &&
 	       !atomic_load(&hub->committed) && !atomic_load(&hub->ended_req) &&
-	       notify_quiet(hub->notify);
+	       (!exact || notify_quiet(hub->notify));
 }
 
 uint64_t hub_sessions_gen(const struct hub *hub)

@@ -175,8 +175,12 @@ void hub_stop(struct hub *hub);
  * not, so there it is always false).  *gen gets the sessions generation:
  * it changes whenever an event that may end or change a session (the
  * "user" event of a login, a logout, a reap) is read, or the database is
- * replaced; *last_id the newest event id the hub has.  Hub thread only. */
-bool hub_sessions_current(struct hub *hub, uint64_t *gen, int64_t *last_id);
+ * replaced; *last_id the newest event id the hub has.  !exact leaves the
+ * notify descriptor out (no system call): for a first look that the
+ * caller repeats with exact before it relies on the answer.  Hub thread
+ * only. */
+bool hub_sessions_current(struct hub *hub, bool exact, uint64_t *gen,
+			  int64_t *last_id);
 /* Whether the events after since are in the hub's ring, ids one after
  * the other up to the newest, and at most max of them: a poll with that
  * since needs neither a reset nor the store (hub_poll.c).  Hub thread. */
