@@ -41,7 +41,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_sio.h"
 #include "auth.h"
@@ -266,9 +265,9 @@ void conn_fast_drop_all(struct conns *cs)
 		struct conn_fast_q *q =
 			container_of(cs->fast_q.next, struct conn_fast_q, link);
 
+		/* The process is ending: the fd goes with it, as for a
+		 * connection a worker holds (conns_free()). */
 		list_del(&q->link);
-		if (q->c->state != CONN_ORPHAN)
-			close(q->c->io.fd);
 		conn_free(q->c);
 		free(q);
 	}
