@@ -7,7 +7,8 @@
 # behind its own lighttpd ("socket" block), EMITCGI_MAX_SESSIONS_PER_USER=1.
 #  1. A re-poll at the newest id on B is parked from B's cache:
 #     emitcgi_polls_cached_total on B grows (so what follows is about a
-#     session B really holds in its cache).
+#     session B really holds in its cache); one three events behind gets
+#     exactly those three, from the cache too.
 #  2. alice logs out through A; at once, the same cookie polls on B, at the
 #     id it had and at the newest: 401 both times, never a parked poll.
 #  3. The same within one process: logout through B, poll on B: 401.
@@ -26,7 +27,7 @@ PW=correct-horse-battery
 ENVS=(EMITCGI_POLL_TIMEOUT=20 EMITCGI_METRICS_LOOPBACK=1
 	EMITCGI_MAX_SESSIONS_PER_USER=1)
 
-tap_plan 15
+tap_plan 17
 integ_db_init || bail_out "emitcgi init failed"
 
 integ_start_emitcgi_listen "unix:$T/a.sock" "${ENVS[@]}" ||
@@ -95,6 +96,24 @@ c1=$(cached B)
 diag "B: polls parked from the cache $c0 -> $c1"
 ok "B parked a re-poll of alice's from its cache" \
 	test -n "$c0" -a -n "$c1" -a "${c1:-0}" -gt "${c0:-0}"
+last_before=$(newest B)
+
+# A re-poll a few events behind is answered from B's ring by the same
+# path (the events after since, in order, once), and still counted there.
+for i in 1 2 3; do
+	on A api_json POST /api/emit "{\"event\":\"n\",\"data\":$i}" \
+		-b "$T/alice.jar"
+done
+b_has() { [ "$(newest B)" = "$1" ]; }
+wait_for "B has the three events" 10 b_has "$((last_before + 3))"
+c2=$(cached B)
+poll B "$T/alice.jar" "$last_before"
+check_eq "a poll three events behind on B gets exactly them" \
+	"$((last_before + 1)) n 1;$((last_before + 2)) n 2;$((last_before + 3)) n 3" \
+	"$(jq -r '.events[] | "\(.id) \(.event) \(.data.message)"' \
+		<<<"$HTTP_BODY" | tr '\n' ';' | sed 's/;$//')"
+c3=$(cached B)
+ok "and it came from B's cache" test "${c3:-0}" -gt "${c2:-0}"
 last_before=$(newest B)
 
 # ---- 2. logout through A, poll on B at once ----
