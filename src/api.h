@@ -71,6 +71,14 @@ struct api_wait {
 	 * answers at once from its catch-up, so no room is needed. */
 	bool immediate;
 	int64_t sio_id; /* HUB_SIO: the session's row */
+	/* issue 8, HUB_POLL: the session as this request found it, for the
+	 * transport's session cache (session_cache.h, conn_fast.c); only
+	 * when cacheable.  seen_ms: the last_seen the store now holds at
+	 * least (after presence_seen()). */
+	bool cacheable;
+	char sid_key[REQUEST_SID_HEX_LEN + 1];
+	int64_t expires_ms;
+	int64_t seen_ms;
 };
 
 /* pre_rc is what the transport met before (EC_OK, or EC_TOO_LARGE for a body

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "api_int.h"
+#include "auth.h"
 #include "clock.h"
 #include "io.h"
 #include "longpoll.h"
@@ -73,10 +74,15 @@ static bool api_has_room(struct api_ctx *ctx)
 
 /* Brings the session online (SPEC: again whenever a client streams or
  * polls).  A stream always parks, so it is refused at once when the hub is
- * full; a poll only when it would have to wait. */
+ * full; a poll only when it would have to wait.  *seen_ms (may be NULL)
+ * gets the last_seen the store holds at least afterwards. */
 static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
-				   struct store_session *s, bool always_parks)
+				   struct store_session *s, bool always_parks,
+				   int64_t *seen_ms)
 {
+	int64_t idle_ms = (int64_t)ctx->cfg->presence_timeout_s * 1000;
+	int64_t now = clock_wall_ms();
+	struct presence_change ch;
 	enum ecode rc;
 
 	if ((rc = api_session(ctx, req, s)) != EC_OK)
@@ -87,9 +93,16 @@ static enum ecode api_waiter_begin(struct api_ctx *ctx, struct request *req,
 	 * counts again under its lock. */
 	if (ctx->hub && !hub_has_room_for(ctx->hub, s->id, s->user_id))
 		return EC_TOO_MANY_WAITERS;
-	return presence_seen(ctx->st, s,
-			     (int64_t)ctx->cfg->presence_timeout_s * 1000,
-			     clock_wall_ms(), NULL);
+	if ((rc = presence_seen(ctx->st, s, idle_ms, now, &ch)) != EC_OK)
+		return rc;
+	if (seen_ms)
+		/* presence_seen() wrote now unless it skipped the write
+		 * (online, seen within idle_ms / 4): the same test. */
+		*seen_ms = presence_seen_skips(s->online, s->last_seen_ms,
+					       idle_ms, now)
+				   ? s->last_seen_ms
+				   : now;
+	return EC_OK;
 }
 
 static enum ecode api_snapshot_data(const struct store_snapshot *snap,
@@ -121,7 +134,7 @@ enum ecode api_events(struct api_ctx *ctx, struct request *req,
 	if (resume_text && *resume_text &&
 	    (rc = request_parse_id(resume_text, &resume)) != EC_OK)
 		return rc;
-	if ((rc = api_waiter_begin(ctx, req, &s, true)) != EC_OK)
+	if ((rc = api_waiter_begin(ctx, req, &s, true, NULL)) != EC_OK)
 		return rc;
 	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
 		return rc;
@@ -180,7 +193,7 @@ enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	struct store_snapshot snap;
 	const char *since_text = request_param(req, "since");
 	const char *timeout_text = request_param(req, "timeout");
-	int64_t since = -1, timeout = ctx->cfg->poll_timeout_s;
+	int64_t since = -1, timeout = ctx->cfg->poll_timeout_s, seen_ms = 0;
 	struct buf body;
 	bool first = true, reset;
 	char data[32];
@@ -196,7 +209,7 @@ enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 		return EC_INVALID_PARAM;
 	if (timeout > ctx->cfg->poll_timeout_s)
 		timeout = ctx->cfg->poll_timeout_s;
-	if ((rc = api_waiter_begin(ctx, req, &s, false)) != EC_OK)
+	if ((rc = api_waiter_begin(ctx, req, &s, false, &seen_ms)) != EC_OK)
 		return rc;
 	if ((rc = store_snapshot(ctx->st, &snap)) != EC_OK)
 		return rc;
@@ -242,6 +255,13 @@ enum ecode api_poll(struct api_ctx *ctx, struct request *req,
 	wait->user_id = s.user_id;
 	wait->timeout_ms = (int)timeout * 1000;
 	*parked = true;
+	/* issue 8: the next poll of this session may skip all of the above
+	 * (conn_fast.c) while nothing has changed it. */
+	if (auth_sid_hash(req->sid, wait->sid_key) == EC_OK) {
+		wait->cacheable = true;
+		wait->expires_ms = s.expires_ms;
+		wait->seen_ms = seen_ms;
+	}
 out:
 	buf_release(&body);
 	return rc;

@@ -572,6 +572,7 @@ static int conn_tick(void *ctx, int64_t now, bool stopping, bool *busy)
 		list_del(&job->wj.link);
 		conn_job_done(cs, job);
 	}
+	conn_fast_run(cs);
 	if (stopping && !cs->stopping) {
 		cs->stopping = true;
 		loop_io_stop(cs->loop, &cs->listen_io);
@@ -617,7 +618,8 @@ static int conn_tick(void *ctx, int64_t now, bool stopping, bool *busy)
 		list_del(&c->link);
 		conn_free(c);
 	}
-	*busy = cs->jobs_out > 0 || !list_empty(&cs->phase[CONN_PH_WRITE]);
+	*busy = cs->jobs_out > 0 || !list_empty(&cs->phase[CONN_PH_WRITE]) ||
+		!list_empty(&cs->fast_q);
 	if (next == INT64_MAX)
 		return -1;
 	return next <= now ? 0 : (int)(next - now);
@@ -653,6 +655,8 @@ enum ecode conns_new(const struct config *cfg, struct runtime *rt,
 	cs->hub = hub;
 	cs->loop = hub_loop(hub);
 	pthread_mutex_init(&cs->mu, NULL);
+	session_cache_init(&cs->cache);
+	list_init(&cs->fast_q);
 	list_init(&cs->done);
 	list_init(&cs->dead);
 	for (int ph = 0; ph < CONN_PHASES; ph++)
@@ -711,4 +715,6 @@ void conns_free(struct conns *cs)
 		list_del(&c->link);
 		conn_free(c);
 	}
+	conn_fast_drop_all(cs);
+	session_cache_release(&cs->cache);
 }

@@ -22,6 +22,7 @@
 #include "fcgi_params.h"
 #include "list.h"
 #include "loop.h"
+#include "session_cache.h"
 #include "workers.h"
 
 #define CONN_READ_BYTES 16384
@@ -87,6 +88,7 @@ struct conn_job {
 	struct fcgi_params_env env;
 	struct buf body;
 	enum ecode pre_rc;
+	uint64_t cache_gen; /* hub_sessions_gen() at dispatch */
 	/* Filled by the worker. */
 	struct buf out; /* the CGI response: head and body */
 	enum api_result result;
@@ -110,6 +112,10 @@ struct conns {
 
 	pthread_mutex_t mu; /* guards done */
 	struct list done;
+	/* Loop thread: sessions of recent polls (issue 8, conn_fast.c), and
+	 * the re-polls waiting for the tick to park them. */
+	struct session_cache cache;
+	struct list fast_q;
 };
 
 /* conn.c, for conn_job.c. */
@@ -122,6 +128,25 @@ void conn_reply_error(struct conn *c, enum ecode rc);
 void conn_free(struct conn *c);
 /* Opens the spare descriptor again (EMFILE). */
 void conn_spare_reopen(struct conns *cs);
+
+/* conn_job.c: the hub has taken c's fd (hub_park() said EC_OK): c
+ * leaves the loop and is freed in the tick. */
+void conn_parked(struct conn *c);
+
+/* conn_job.c: the request to a worker (conn_dispatch() past its
+ * refusals and the fast path). */
+void conn_dispatch_job(struct conn *c);
+
+/* conn_fast.c, for conn_job.c and conn.c. */
+/* The request is read whole: when it is a re-poll that needs nothing but
+ * the cache, it is queued for the tick (true: c is BUSY, the queue's). */
+bool conn_fast_poll(struct conn *c);
+/* The tick: the queued re-polls parked in the hub, or to workers. */
+void conn_fast_run(struct conns *cs);
+/* At the end: frees the queue and its connections. */
+void conn_fast_drop_all(struct conns *cs);
+/* A worker's answer: what it found of the session goes to the cache. */
+void conn_fast_learn(struct conns *cs, const struct conn_job *job);
 
 /* conn_job.c, for conn.c. */
 extern const struct workers_ops conn_workers_ops;

@@ -9,7 +9,8 @@
  * it for the first of a batch).  Back on the loop, conn_job_done() writes
  * the answer, or parks the connection in the hub (the fd changes owner in
  * the epoll set, no syscall but one MOD), or answers 503 when the hub
- * refuses.
+ * refuses.  A re-poll that needs nothing but the session cache never
+ * reaches a worker (conn_fast.c).
  *
  * A socket.io POST has one more job before its request: when its params
  * are in, conn_claim() claims its session on a worker while the loop
@@ -150,8 +151,6 @@ static void conn_job_submit(struct conns *cs, struct conn_job *job)
 void conn_dispatch(struct conn *c)
 {
 	struct conns *cs = c->cs;
-	struct conn_job *job;
-	enum ecode rc = EC_OK;
 
 	if (c->refuse || cs->stopping) {
 		conn_claim_drop(c);
@@ -159,6 +158,17 @@ void conn_dispatch(struct conn *c)
 		conn_reply_error(c, EC_UNAVAILABLE);
 		return;
 	}
+	if (conn_fast_poll(c))
+		return;
+	conn_dispatch_job(c);
+}
+
+void conn_dispatch_job(struct conn *c)
+{
+	struct conns *cs = c->cs;
+	struct conn_job *job;
+	enum ecode rc = EC_OK;
+
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		conn_claim_drop(c);
@@ -169,6 +179,9 @@ void conn_dispatch(struct conn *c)
 	job->c = c;
 	job->claim = c->claim;
 	c->claim = SIO_CLAIM_NONE; /* the handler ends it now */
+	/* Before the worker reads the store: a session that ends after
+	 * that read moves the generation, and its answer is not cached. */
+	job->cache_gen = hub_sessions_gen(cs->hub);
 	buf_init(&job->out, CONN_OUT_MAX);
 	if (c->params_too_large)
 		job->pre_rc = EC_HEADERS_TOO_LARGE;
@@ -280,6 +293,7 @@ void conn_job_done(struct conns *cs, struct conn_job *job)
 		conn_claim_done(cs, job);
 		return;
 	}
+	conn_fast_learn(cs, job);
 	if (c->state == CONN_ORPHAN) {
 		conn_free(c);
 		goto out;
@@ -313,11 +327,17 @@ void conn_job_done(struct conns *cs, struct conn_job *job)
 		conn_reply_error(c, rc);
 		goto out;
 	}
-	loop_io_forget(&c->io);
-	if (c->refuse)
-		conn_spare_reopen(cs);
-	c->state = CONN_ORPHAN; /* the hub has the fd now */
-	list_append(&cs->dead, &c->link);
+	conn_parked(c);
 out:
 	conn_job_free(job);
+}
+
+void conn_parked(struct conn *c)
+{
+	loop_io_forget(&c->io);
+	if (c->refuse)
+		conn_spare_reopen(c->cs);
+	c->state = CONN_ORPHAN; /* the hub has the fd now */
+	list_del(&c->link);
+	list_append(&c->cs->dead, &c->link);
 }

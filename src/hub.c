@@ -40,7 +40,8 @@
  * events it may still appear in.
  *
  * May call: sink.h, event_ring.h, loop.h, notify.h, store.h (the last id
- * only), clock.h, log.h; never a socket call, never SQL.
+ * only), clock.h, log.h, presence.h (the "user" event's name only); never
+ * a socket call, never SQL.
  *
  * To extend: a new kind of waiter is a policy (hub_int.h, its line in
  * hub_waiter.c's table), a new kind of connection a sink (sink.h); the
@@ -58,6 +59,7 @@
 #include "hub_int.h"
 #include "log.h"
 #include "notify.h"
+#include "presence.h"
 
 #define HUB_READ_ROUND 2048	   /* events read before pumping */
 #define HUB_STOP_FLUSH_MS 1000	   /* for all of them at hub_stop() */
@@ -143,7 +145,25 @@ static void hub_reset(struct hub *hub, int64_t last)
 		 hub->ring.last_id, last);
 	event_ring_reset(&hub->ring, last);
 	atomic_store(&hub->st_last_id, last);
+	hub->sessions_gen++; /* issue 8: no cached session holds */
 	hub_end_all(hub, false);
+}
+
+/* issue 8: a "user" event (presence.h: login, logout, reap) may end or
+ * change a session: what the transport cached about sessions goes.  The
+ * name is the SSE frame's second line ("id: N\nevent: user\n"). */
+static bool hub_scan_user(void *ctx, struct event_ring_event *ev)
+{
+	static const char tag[] = "\nevent: " PRESENCE_EVENT_USER "\n";
+	const char *nl = memchr(ev->text, '\n', ev->sse_len);
+	struct hub *hub = ctx;
+
+	if (nl && (size_t)(ev->text + ev->sse_len - nl) >= sizeof(tag) - 1 &&
+	    memcmp(nl, tag, sizeof(tag) - 1) == 0) {
+		hub->sessions_gen++;
+		return false; /* once is enough */
+	}
+	return true;
 }
 
 /* Reads new events into the ring and delivers them. */
@@ -153,6 +173,7 @@ static void hub_check(struct hub *hub)
 	enum ecode rc = EC_OK;
 
 	hub->checks++; /* hub_sio.c looks at its queues after each */
+	hub->check_ok = false;
 	if (store_last_event_id(hub->store, &last) != EC_OK)
 		return;
 	if (last < hub->ring.last_id) {
@@ -177,9 +198,15 @@ static void hub_check(struct hub *hub)
 		}
 		if (hub->ring.last_id == before)
 			break;
+		/* Before any waiter is answered: a client that then polls
+		 * must find the cache already dropped. */
+		if (event_ring_walk(&hub->ring, before, hub_scan_user, hub) !=
+		    EC_OK)
+			hub->sessions_gen++;
 		hub->retry_pump = false;
 		hub_pump_all(hub);
 	}
+	hub->check_ok = rc == EC_OK && hub->ring.last_id >= last;
 	if (hub->retry_pump) {
 		hub->retry_pump = false;
 		hub_pump_all(hub);
@@ -224,7 +251,10 @@ static void hub_on_in(struct loop *loop, struct loop_io *io, uint32_t events)
 
 static void hub_adopt(struct hub *hub, struct waiter *w, int64_t now)
 {
-	if (sink_open(&w->sink) != SINK_OK)
+	/* A registered fd is the loop's own, non-blocking since accept4()
+	 * (issue 8: no fcntl per parked re-poll). */
+	if (!(w->flags & HUB_WAITER_REGISTERED) &&
+	    sink_open(&w->sink) != SINK_OK)
 		goto fail;
 	w->state = HUB_WAITER_PARKED;
 	if ((w->flags & HUB_WAITER_REGISTERED
@@ -488,6 +518,7 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	for (size_t k = 0; k < HUB_KINDS; k++)
 		list_init(&hub->parked[k]);
 	list_init(&hub->sse_pings);
+	list_init(&hub->poll_fifo);
 	list_init(&hub->sio_due);
 	list_init(&hub->closing);
 	list_init(&hub->dead);
@@ -523,6 +554,8 @@ enum ecode hub_new(const struct hub_options *opts, struct hub **out)
 	event_ring_release(&hub->ring);
 	event_ring_init(&hub->ring, hub->store, last_id);
 	atomic_store(&hub->st_last_id, last_id);
+	hub->sessions_gen = 1;
+	hub->check_ok = true;
 	/* Just read: the next look is due at a wake-up or the fallback. */
 	hub->next_check_ms = clock_mono_ms() + hub->opts.fallback_check_ms;
 	if ((rc = loop_waker_open(hub->loop, &hub->wake)) != EC_OK)
@@ -733,6 +766,21 @@ void hub_stop(struct hub *hub)
 	pthread_mutex_unlock(&hub->mu);
 	atomic_store(&hub->stop_req, true);
 	loop_waker_wake(&hub->wake);
+}
+
+bool hub_sessions_current(struct hub *hub, bool exact, uint64_t *gen,
+			  int64_t *last_id)
+{
+	*gen = hub->sessions_gen;
+	*last_id = hub->ring.last_id;
+	return hub->check_ok && !hub->check_now && !hub->retry_pump &&
+	       !atomic_load(&hub->committed) && !atomic_load(&hub->ended_req) &&
+	       (!exact || notify_quiet(hub->notify));
+}
+
+uint64_t hub_sessions_gen(const struct hub *hub)
+{
+	return hub->sessions_gen;
 }
 
 void hub_get_stats(struct hub *hub, struct hub_stats *out)

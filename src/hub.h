@@ -113,9 +113,9 @@ struct hub_waiter_spec {
 	 * counted against max_waiters. */
 	bool immediate;
 	/* The fd is in the hub's loop already (the caller is on the hub
-	 * thread, serving the connection in the same loop): it is adopted at
-	 * once and taken over with loop_io_take(); on EC_OK the caller
-	 * loop_io_forget()s its own io. */
+	 * thread, serving the connection in the same loop), and non-blocking:
+	 * it is adopted at once and taken over with loop_io_take(); on EC_OK
+	 * the caller loop_io_forget()s its own io. */
 	bool registered;
 	/* Bytes to send before any event (the SSE head), copied at park;
 	 * FCGI framing is the sink's. */
@@ -166,6 +166,27 @@ struct loop *hub_loop(struct hub *hub);
 void hub_set_transport(struct hub *hub, hub_tick_fn *tick,
 		       hub_give_back_fn *give_back, void *ctx);
 void hub_stop(struct hub *hub);
+
+/* issue 8: whether the transport may trust what it cached about sessions
+ * (conn_fast.c).  True when every commit that returned before this call,
+ * in any process, has been read by this hub: no local commit, notify poke
+ * or session end waits to be looked at, the last store check succeeded,
+ * and the watcher is exact (an inotify watch; PostgreSQL's NOTIFY is
+ * not, so there it is always false).  *gen gets the sessions generation:
+ * it changes whenever an event that may end or change a session (the
+ * "user" event of a login, a logout, a reap) is read, or the database is
+ * replaced; *last_id the newest event id the hub has.  !exact leaves the
+ * notify descriptor out (no system call): for a first look that the
+ * caller repeats with exact before it relies on the answer.  Hub thread
+ * only. */
+bool hub_sessions_current(struct hub *hub, bool exact, uint64_t *gen,
+			  int64_t *last_id);
+/* Whether the events after since are in the hub's ring, ids one after
+ * the other up to the newest, and at most max of them: a poll with that
+ * since needs neither a reset nor the store (hub_poll.c).  Hub thread. */
+bool hub_poll_ring_follows(struct hub *hub, int64_t since, int64_t max);
+/* The sessions generation now (as above), current or not.  Hub thread. */
+uint64_t hub_sessions_gen(const struct hub *hub);
 
 struct hub_stats {
 	int sse_waiters;

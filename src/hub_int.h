@@ -49,6 +49,7 @@ enum hub_waiter_state {
 #define HUB_WAITER_REGISTERED 16u /* fd already in the loop: take it over */
 #define HUB_WAITER_SIO_DONE 32u	  /* HUB_SIO: answered (else leaving closes) */
 #define HUB_WAITER_SIO_DUE 64u	  /* HUB_SIO: on hub->sio_due (t.ping) */
+#define HUB_WAITER_POLL_FIFO 128u /* HUB_POLL: on hub->poll_fifo (t.ping) */
 
 struct waiter {
 	struct sink sink; /* first: the fd, pending bytes */
@@ -110,6 +111,7 @@ struct hub {
 	struct list closing, dead;
 	struct list sse_pings;	   /* hub_sse.c: next heartbeat first */
 	struct waiter **poll_heap; /* hub_poll.c: earliest timeout first */
+	struct list poll_fifo;	   /* hub_poll.c: the same, in park order */
 	size_t poll_heap_len, poll_heap_cap;
 	struct event_ring ring;
 	bool check_now;
@@ -125,6 +127,12 @@ struct hub {
 	uint64_t sio_checked; /* hub_sio.c: checks when it last looked */
 	bool sio_recheck;     /* hub_sio.c: look at the queues now */
 	struct list sio_due;  /* hub_sio.c: GETs to answer this tick */
+	/* issue 8: hub_sessions_current().  Bumped for every "user" event
+	 * read (a login, logout, reap: a session began or ended) and when
+	 * the database was replaced; check_ok: the last store check read
+	 * up to the newest id. */
+	uint64_t sessions_gen;
+	bool check_ok;
 };
 
 /* What a kind of waiter is sent, and when.  Every hook runs on the hub

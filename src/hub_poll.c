@@ -11,8 +11,17 @@
  * log no longer has give an empty answer at the old cursor: the client's
  * next poll gets the reset.
  *
- * Timers: each poll has its own timeout: a binary min-heap of waiters by
- * deadline_ms (w->t.heap_idx is a waiter's place).
+ * hub_poll_ring_follows() tells the transport whether the events after a
+ * poll's cursor are all in the ring, without a gap (conn_fast.c answers
+ * such a poll without a worker).
+ *
+ * Timers: each poll has its own timeout.  Polls parked with a deadline
+ * no earlier than the last one's (the common case: most clients ask for
+ * the same timeout) go on a FIFO (hub->poll_fifo, w->t.ping): O(1) in and
+ * out, which matters when a broadcast answers thousands at once (issue
+ * 8).  The others go on a binary min-heap by deadline_ms (w->t.heap_idx
+ * is a waiter's place).  The earliest deadline is the earlier of the two
+ * heads.
  *
  * May call: hub_int.h, event_ring.h, longpoll.h, buf.h, log.h.
  */
@@ -75,9 +84,24 @@ static void hub_poll_heap_down(struct hub *hub, size_t i)
 	}
 }
 
+static struct waiter *hub_poll_fifo_head(const struct hub *hub)
+{
+	return list_empty(&hub->poll_fifo)
+		       ? NULL
+		       : container_of(hub->poll_fifo.next, struct waiter,
+				      t.ping);
+}
+
 static enum ecode hub_poll_adopt(struct hub *hub, struct waiter *w, int64_t now)
 {
 	w->deadline_ms = now + w->end_ms;
+	if (list_empty(&hub->poll_fifo) ||
+	    container_of(hub->poll_fifo.prev, struct waiter, t.ping)
+			    ->deadline_ms <= w->deadline_ms) {
+		list_append(&hub->poll_fifo, &w->t.ping);
+		w->flags |= HUB_WAITER_POLL_FIFO;
+		return EC_OK;
+	}
 	if (hub->poll_heap_len == hub->poll_heap_cap) {
 		size_t cap = hub->poll_heap_cap ? 2 * hub->poll_heap_cap : 64;
 		struct waiter **h = realloc(hub->poll_heap, cap * sizeof(*h));
@@ -96,6 +120,12 @@ static enum ecode hub_poll_adopt(struct hub *hub, struct waiter *w, int64_t now)
 static void hub_poll_unpark(struct hub *hub, struct waiter *w)
 {
 	size_t i = w->t.heap_idx;
+
+	if (w->flags & HUB_WAITER_POLL_FIFO) {
+		list_del(&w->t.ping);
+		w->flags &= (uint8_t)~HUB_WAITER_POLL_FIFO;
+		return;
+	}
 
 	hub->poll_heap_len--;
 	if (i != hub->poll_heap_len) {
@@ -187,14 +217,53 @@ static void hub_poll_end(struct hub *hub, struct waiter *w, bool with_events)
 
 static void hub_poll_timers(struct hub *hub, int64_t now)
 {
+	struct waiter *w;
+
+	while ((w = hub_poll_fifo_head(hub)) && w->deadline_ms <= now)
+		hub_poll_answer(hub, w, true, true);
 	while (hub->poll_heap_len > 0 && hub->poll_heap[0]->deadline_ms <= now)
 		hub_poll_answer(hub, hub->poll_heap[0], true, true);
 }
 
 static int64_t hub_poll_next_due(const struct hub *hub)
 {
-	return hub->poll_heap_len > 0 ? hub->poll_heap[0]->deadline_ms
-				      : INT64_MAX;
+	const struct waiter *w = hub_poll_fifo_head(hub);
+	int64_t t = hub->poll_heap_len > 0 ? hub->poll_heap[0]->deadline_ms
+					   : INT64_MAX;
+
+	return w && w->deadline_ms < t ? w->deadline_ms : t;
+}
+
+/* ---- issue 8: may the transport answer a poll from the ring? ---- */
+
+struct hub_poll_follow {
+	int64_t next; /* the id the next event must have */
+	bool ok;
+};
+
+static bool hub_poll_follow_one(void *ctx, struct event_ring_event *ev)
+{
+	struct hub_poll_follow *f = ctx;
+
+	if (ev->id != f->next) {
+		f->ok = false;
+		return false;
+	}
+	f->next++;
+	return true;
+}
+
+bool hub_poll_ring_follows(struct hub *hub, int64_t since, int64_t max)
+{
+	struct hub_poll_follow f = { .next = since + 1, .ok = true };
+	const struct event_ring *r = &hub->ring;
+
+	if (since >= r->last_id || since < r->base || r->last_id - since > max)
+		return false;
+	if (event_ring_walk(&hub->ring, since, hub_poll_follow_one, &f) !=
+	    EC_OK)
+		return false;
+	return f.ok && f.next == r->last_id + 1;
 }
 
 const struct hub_policy hub_poll_policy = {

@@ -1,8 +1,13 @@
 /* loop.c -- a tiny epoll event loop (see loop.h).
  *
- * Level-triggered epoll; epoll_event.data.ptr is the struct loop_io, so
- * there is no fd-indexed table and no limit on descriptors but the
- * process's.  An io stopped while a batch is dispatched loses its
+ * Level-triggered epoll.  epoll_event.data carries the fd and a
+ * registration number (issue 8): a table indexed by fd gives the struct
+ * loop_io that owns it now, so an fd can change owner (loop_io_take(): a
+ * connection parked in the hub, and given back) without an epoll_ctl()
+ * when the new owner waits for the same events.  A registration number
+ * that is not the fd's current one (the fd was closed and its number
+ * reused within a batch) is an event of the old file: skipped.  An io
+ * stopped or forgotten while a batch is dispatched loses its
  * LOOP_IO_ACTIVE bit, and the dispatcher skips its remaining events (a
  * stopped and restarted io is a fresh registration: it may get an event it
  * did not wait for, which callbacks tolerate as level-triggered code does).
@@ -20,8 +25,19 @@
 
 #define LOOP_BATCH 256
 
+/* What the loop knows of one fd: its owner now, the events registered
+ * with epoll, and its registration number. */
+struct loop_slot {
+	struct loop_io *io;
+	uint32_t mask;
+	uint32_t reg;
+};
+
 struct loop {
 	int epfd;
+	struct loop_slot *slots; /* indexed by fd */
+	size_t n_slots;
+	uint32_t next_reg;
 	bool stop;
 	loop_before_sleep_fn *before_sleep;
 	void *before_sleep_ctx;
@@ -51,6 +67,7 @@ void loop_free(struct loop *loop)
 		return;
 	if (close(loop->epfd) < 0)
 		log_warn("loop: close: %s", strerror(errno));
+	free(loop->slots);
 	free(loop);
 }
 
@@ -61,15 +78,51 @@ void loop_io_init(struct loop_io *io, int fd, loop_io_fn *fn)
 	io->mask = 0;
 }
 
+/* The slot of fd, the table grown to hold it; NULL out of memory. */
+static struct loop_slot *loop_slot(struct loop *loop, int fd)
+{
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= loop->n_slots) {
+		size_t n = loop->n_slots ? loop->n_slots : 64;
+		struct loop_slot *s;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		s = realloc(loop->slots, n * sizeof(*s));
+		if (!s)
+			return NULL;
+		memset(s + loop->n_slots, 0, (n - loop->n_slots) * sizeof(*s));
+		loop->slots = s;
+		loop->n_slots = n;
+	}
+	return &loop->slots[fd];
+}
+
+static uint64_t loop_data(int fd, uint32_t reg)
+{
+	return (uint64_t)reg << 32 | (uint32_t)fd;
+}
+
 enum ecode loop_io_start(struct loop *loop, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
-	int op = loop_io_active(io) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	struct loop_slot *slot;
+	struct epoll_event ev = { .events = events };
+	bool active = loop_io_active(io);
+	uint32_t reg;
 
-	if (loop_io_active(io) && (io->mask & ~LOOP_IO_ACTIVE) == events)
+	if (active && (io->mask & ~LOOP_IO_ACTIVE) == events)
 		return EC_OK;
-	if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0)
+	if (!(slot = loop_slot(loop, io->fd))) {
+		errno = ENOMEM;
 		return EC_IO;
+	}
+	reg = active ? slot->reg : ++loop->next_reg;
+	ev.data.u64 = loop_data(io->fd, reg);
+	if (epoll_ctl(loop->epfd, active ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+		      io->fd, &ev) < 0)
+		return EC_IO;
+	*slot = (struct loop_slot){ .io = io, .mask = events, .reg = reg };
 	io->mask = events | LOOP_IO_ACTIVE;
 	return EC_OK;
 }
@@ -80,6 +133,8 @@ void loop_io_stop(struct loop *loop, struct loop_io *io)
 		return;
 	/* Fails only if fd was closed first, which removed it anyway. */
 	(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	if ((size_t)io->fd < loop->n_slots && loop->slots[io->fd].io == io)
+		loop->slots[io->fd] = (struct loop_slot){ 0 };
 	io->mask = 0;
 }
 
@@ -90,10 +145,25 @@ void loop_io_forget(struct loop_io *io)
 
 enum ecode loop_io_take(struct loop *loop, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct loop_slot *slot;
+	struct epoll_event ev = { .events = events };
 
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+	if (io->fd < 0 || (size_t)io->fd >= loop->n_slots ||
+	    !loop->slots[io->fd].reg) {
+		errno = EBADF;
 		return EC_IO;
+	}
+	slot = &loop->slots[io->fd];
+	/* The same events: only the owner changes, no system call. */
+	if (slot->mask != events) {
+		ev.data.u64 = loop_data(io->fd, slot->reg);
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+			return EC_IO;
+		slot->mask = events;
+	}
+	/* The old owner forgets its io (loop_io_forget()); events of this
+	 * batch still to come go to the new one. */
+	slot->io = io;
 	io->mask = events | LOOP_IO_ACTIVE;
 	return EC_OK;
 }
@@ -121,9 +191,17 @@ enum ecode loop_once(struct loop *loop, int timeout_ms)
 		return EC_IO;
 	}
 	for (int i = 0; i < n; i++) {
-		struct loop_io *io = loop->events[i].data.ptr;
+		uint64_t d = loop->events[i].data.u64;
+		int fd = (int)(uint32_t)d;
+		struct loop_slot *slot;
+		struct loop_io *io;
 
-		if (loop_io_active(io))
+		if (fd < 0 || (size_t)fd >= loop->n_slots)
+			continue;
+		slot = &loop->slots[fd];
+		io = slot->io;
+		if (slot->reg == (uint32_t)(d >> 32) && io &&
+		    loop_io_active(io))
 			io->fn(loop, io, loop->events[i].events);
 	}
 	return EC_OK;

@@ -66,9 +66,11 @@ enum ecode loop_io_start(struct loop *loop, struct loop_io *io,
 void loop_io_stop(struct loop *loop, struct loop_io *io);
 /* Hands an fd from one owner to another on the same loop without leaving
  * the epoll set (two syscalls fewer than stop + start): the old owner
- * forgets its io (no syscall; events already fetched for it are skipped),
- * the new one takes the fd with its own io (EPOLL_CTL_MOD).  EC_IO with
- * errno on failure (the fd is then still registered, under no io). */
+ * forgets its io (no syscall), the new one takes the fd with its own io
+ * (EPOLL_CTL_MOD, or no syscall at all when it waits for the events the
+ * fd is registered with); events of the current batch not yet dispatched
+ * go to the new owner.  EC_IO with errno on failure (the fd is then still
+ * registered, under no io). */
 void loop_io_forget(struct loop_io *io);
 enum ecode loop_io_take(struct loop *loop, struct loop_io *io, uint32_t events);
 static inline bool loop_io_active(const struct loop_io *io)

@@ -33,6 +33,9 @@ static const struct {
 	[METRIC_FCGI_REFUSED] = { "emitcgi_fastcgi_refused_total",
 				  "Requests answered 503 without a handler "
 				  "(out of descriptors, stopping)." },
+	[METRIC_FAST_POLLS] = { "emitcgi_polls_cached_total",
+				"Long-polls parked from the session cache, "
+				"without a worker or the database." },
 };
 
 void metrics_inc(enum metric m)

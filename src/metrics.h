@@ -26,6 +26,7 @@ enum metric {
 	METRIC_RATE_LIMITED,	 /* 429 from a token bucket (issue 9) */
 	METRIC_FCGI_CONNECTIONS, /* FastCGI connections accepted (conn.c) */
 	METRIC_FCGI_REFUSED,	 /* answered 503 at EMFILE or stop (conn.c) */
+	METRIC_FAST_POLLS, /* re-polls parked without a worker (conn_fast.c) */
 	METRIC__COUNT
 };
 

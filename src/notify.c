@@ -41,6 +41,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -272,6 +273,20 @@ void notify_poke(struct notify *n)
 int notify_fd(const struct notify *n)
 {
 	return n->server ? n->epfd : n->ifd;
+}
+
+bool notify_quiet(const struct notify *n)
+{
+	struct pollfd p;
+	int r;
+
+	if (!n || n->server || n->ifd < 0 || n->wd < 0)
+		return false;
+	p = (struct pollfd){ .fd = n->ifd, .events = POLLIN };
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r == 0;
 }
 
 void notify_drain(struct notify *n)

@@ -46,5 +46,11 @@ int notify_fd(const struct notify *n);
 /* Consumes pending notifications; re-creates the watch if the file was
  * replaced (PostgreSQL: reconnects a dropped LISTEN connection). */
 void notify_drain(struct notify *n);
+/* issue 8: true when every poke written before this call has been
+ * consumed by notify_drain(): the watch is an inotify watch in place (a
+ * poke raises its event before pwrite() returns) and nothing is pending.
+ * False when unknown: not watching, or a database server's NOTIFY (it
+ * arrives some time after the COMMIT returned).  One poll() call. */
+bool notify_quiet(const struct notify *n);
 
 #endif

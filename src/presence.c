@@ -249,6 +249,13 @@ enum ecode presence_touch_many(struct store *st, const int64_t *ids, size_t n,
 	return EC_OK;
 }
 
+bool presence_seen_skips(bool online, int64_t last_seen_ms, int64_t idle_ms,
+			 int64_t now_ms)
+{
+	return online &&
+	       now_ms - last_seen_ms <= idle_ms / PRESENCE_SEEN_DIVISOR;
+}
+
 enum ecode presence_seen(struct store *st, const struct store_session *s,
 			 int64_t idle_ms, int64_t now_ms,
 			 struct presence_change *out)
@@ -258,8 +265,7 @@ enum ecode presence_seen(struct store *st, const struct store_session *s,
 
 	if (!out)
 		out = &local;
-	if (s->online &&
-	    now_ms - s->last_seen_ms <= idle_ms / PRESENCE_SEEN_DIVISOR) {
+	if (presence_seen_skips(s->online, s->last_seen_ms, idle_ms, now_ms)) {
 		/* Nothing written: the count was not read either. */
 		out->changed = false;
 		out->current_users = -1;

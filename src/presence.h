@@ -53,6 +53,11 @@ struct presence_change {
 enum ecode presence_seen(struct store *st, const struct store_session *s,
 			 int64_t idle_ms, int64_t now_ms,
 			 struct presence_change *out);
+/* Whether presence_seen() would write nothing for a session that is
+ * online (or not) and last seen at last_seen_ms: the one test, also for
+ * a caller that answers a poll without the store (issue 8, conn_fast.c). */
+bool presence_seen_skips(bool online, int64_t last_seen_ms, int64_t idle_ms,
+			 int64_t now_ms);
 
 /* Touches the parked sessions (ids may repeat; n may be 0), then takes
  * offline the idle and expired ones.  *changes (may be NULL) counts

@@ -73,18 +73,82 @@ void request_release(struct request *req)
 	request_init(req);
 }
 
-/* The value of CGI variable name, or NULL.  The last one wins, as in
- * PHP-FPM: nginx configs override a param of "include fastcgi_params"
- * (HTTP_HOST $host, without the port) by sending it again after it. */
-static const char *request_env(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	const char *value = NULL;
+/* The CGI variables request_parse_env() reads, found in one pass over
+ * envp (issue 8: a lookup per name was a strncmp() over every variable,
+ * the largest cost of parsing a request). */
+enum request_var {
+	RV_METHOD,
+	RV_URI,
+	RV_SCRIPT_NAME,
+	RV_PATH_INFO,
+	RV_HOST,
+	RV_ORIGIN,
+	RV_LAST_EVENT_ID,
+	RV_AUTHORIZATION,
+	RV_REMOTE_ADDR,
+	RV_CONTENT_TYPE,
+	RV_CONTENT_LENGTH,
+	RV_COOKIE,
+	RV_HTTPS,
+	RV_SCHEME,
+	RV_QUERY,
+	RV__COUNT
+};
 
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			value = *envp + n + 1;
-	return value;
+#define RV_NAME(s)                                                             \
+	{                                                                      \
+		s, sizeof(s) - 1                                               \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+} request_var_names[RV__COUNT] = {
+	[RV_METHOD] = RV_NAME("REQUEST_METHOD"),
+	[RV_URI] = RV_NAME("REQUEST_URI"),
+	[RV_SCRIPT_NAME] = RV_NAME("SCRIPT_NAME"),
+	[RV_PATH_INFO] = RV_NAME("PATH_INFO"),
+	[RV_HOST] = RV_NAME("HTTP_HOST"),
+	[RV_ORIGIN] = RV_NAME("HTTP_ORIGIN"),
+	[RV_LAST_EVENT_ID] = RV_NAME("HTTP_LAST_EVENT_ID"),
+	[RV_AUTHORIZATION] = RV_NAME("HTTP_AUTHORIZATION"),
+	[RV_REMOTE_ADDR] = RV_NAME("REMOTE_ADDR"),
+	[RV_CONTENT_TYPE] = RV_NAME("CONTENT_TYPE"),
+	[RV_CONTENT_LENGTH] = RV_NAME("CONTENT_LENGTH"),
+	[RV_COOKIE] = RV_NAME("HTTP_COOKIE"),
+	[RV_HTTPS] = RV_NAME("HTTPS"),
+	[RV_SCHEME] = RV_NAME("REQUEST_SCHEME"),
+	[RV_QUERY] = RV_NAME("QUERY_STRING"),
+};
+#undef RV_NAME
+
+/* The values of the variables above (NULL when absent) and the total size
+ * of envp.  The last one of a name wins, as in PHP-FPM: nginx configs
+ * override a param of "include fastcgi_params" (HTTP_HOST $host, without
+ * the port) by sending it again after it. */
+static size_t request_vars(char *const *envp, const char *v[RV__COUNT])
+{
+	size_t total = 0;
+
+	for (int i = 0; i < RV__COUNT; i++)
+		v[i] = NULL;
+	for (; envp && *envp; envp++) {
+		const char *e = *envp;
+		size_t len = strlen(e);
+		const char *eq = memchr(e, '=', len);
+		size_t nlen;
+
+		total += len;
+		if (!eq)
+			continue;
+		nlen = (size_t)(eq - e);
+		for (int i = 0; i < RV__COUNT; i++)
+			if (request_var_names[i].len == nlen &&
+			    memcmp(e, request_var_names[i].name, nlen) == 0) {
+				v[i] = eq + 1;
+				break;
+			}
+	}
+	return total;
 }
 
 static enum ecode request_strndup(const char *s, size_t len, char **out)
@@ -100,10 +164,8 @@ static enum ecode request_strndup(const char *s, size_t len, char **out)
 }
 
 /* Copies a header we keep; NULL stays NULL. */
-static enum ecode request_dup_header(char *const *envp, const char *name,
-				     char **out)
+static enum ecode request_dup_header(const char *v, char **out)
 {
-	const char *v = request_env(envp, name);
 	size_t len;
 
 	if (!v)
@@ -140,10 +202,11 @@ static void request_set_method(struct request *req, const char *m)
 
 /* uri_path from REQUEST_URI, or SCRIPT_NAME + PATH_INFO when a server does
  * not send REQUEST_URI; then path and in_base. */
-static enum ecode request_set_path(struct request *req, char *const *envp,
+static enum ecode request_set_path(struct request *req,
+				   const char *const v[RV__COUNT],
 				   const char *base)
 {
-	const char *uri = request_env(envp, "REQUEST_URI");
+	const char *uri = v[RV_URI];
 	size_t blen, ulen;
 	bool prefix;
 	enum ecode rc;
@@ -151,8 +214,8 @@ static enum ecode request_set_path(struct request *req, char *const *envp,
 	if (uri) {
 		rc = request_strndup(uri, strcspn(uri, "?"), &req->uri_path);
 	} else {
-		const char *sn = request_env(envp, "SCRIPT_NAME");
-		const char *pi = request_env(envp, "PATH_INFO");
+		const char *sn = v[RV_SCRIPT_NAME];
+		const char *pi = v[RV_PATH_INFO];
 		struct buf b;
 
 		buf_init(&b, REQUEST_HEADERS_MAX_BYTES);
@@ -325,15 +388,16 @@ static void request_set_cookie(struct request *req, const char *c)
 	}
 }
 
-static enum ecode request_set_query(struct request *req, char *const *envp)
+static enum ecode request_set_query(struct request *req,
+				    const char *const v[RV__COUNT])
 {
-	const char *q = request_env(envp, "QUERY_STRING");
+	const char *q = v[RV_QUERY];
 	const char *uri;
 	size_t len;
 	enum ecode rc;
 
 	if (!q) {
-		uri = request_env(envp, "REQUEST_URI");
+		uri = v[RV_URI];
 		q = uri ? strchr(uri, '?') : NULL;
 		q = q ? q + 1 : "";
 	}
@@ -347,12 +411,12 @@ static enum ecode request_set_query(struct request *req, char *const *envp)
 	return rc == EC_INVALID_FORM ? EC_INVALID_PARAM : rc;
 }
 
-static bool request_https(char *const *envp)
+static bool request_https(const char *const v[RV__COUNT])
 {
-	const char *v = request_env(envp, "HTTPS");
-	const char *scheme = request_env(envp, "REQUEST_SCHEME");
+	const char *https = v[RV_HTTPS];
+	const char *scheme = v[RV_SCHEME];
 
-	if (v && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0))
+	if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
 		return true;
 	return scheme && strcasecmp(scheme, "https") == 0;
 }
@@ -361,45 +425,41 @@ enum ecode request_parse_env(struct request *req, char *const *envp,
 			     const char *base)
 {
 	const struct {
-		const char *name;
+		enum request_var var;
 		char **field;
 	} headers[] = {
-		{ "HTTP_HOST", &req->host },
-		{ "HTTP_ORIGIN", &req->origin },
-		{ "HTTP_LAST_EVENT_ID", &req->last_event_id },
-		{ "HTTP_AUTHORIZATION", &req->authorization },
-		{ "REMOTE_ADDR", &req->remote_addr },
+		{ RV_HOST, &req->host },
+		{ RV_ORIGIN, &req->origin },
+		{ RV_LAST_EVENT_ID, &req->last_event_id },
+		{ RV_AUTHORIZATION, &req->authorization },
+		{ RV_REMOTE_ADDR, &req->remote_addr },
 	};
-	char *const *e;
+	const char *v[RV__COUNT];
 	size_t i;
 	enum ecode rc;
 
-	req->env_bytes = 0;
-	for (e = envp; e && *e; e++)
-		req->env_bytes += strlen(*e);
+	req->env_bytes = request_vars(envp, v);
 	if (req->env_bytes > REQUEST_HEADERS_MAX_BYTES)
 		return EC_HEADERS_TOO_LARGE;
 
-	request_set_method(req, request_env(envp, "REQUEST_METHOD"));
-	rc = request_set_path(req, envp, base);
+	request_set_method(req, v[RV_METHOD]);
+	rc = request_set_path(req, v, base);
 	if (rc != EC_OK)
 		return rc;
 	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-		rc = request_dup_header(envp, headers[i].name,
-					headers[i].field);
+		rc = request_dup_header(v[headers[i].var], headers[i].field);
 		if (rc != EC_OK)
 			return rc;
 	}
-	rc = request_set_content_type(req, request_env(envp, "CONTENT_TYPE"));
+	rc = request_set_content_type(req, v[RV_CONTENT_TYPE]);
 	if (rc != EC_OK)
 		return rc;
-	rc = request_set_content_length(req,
-					request_env(envp, "CONTENT_LENGTH"));
+	rc = request_set_content_length(req, v[RV_CONTENT_LENGTH]);
 	if (rc != EC_OK)
 		return rc;
-	request_set_cookie(req, request_env(envp, "HTTP_COOKIE"));
-	req->https = request_https(envp);
-	return request_set_query(req, envp);
+	request_set_cookie(req, v[RV_COOKIE]);
+	req->https = request_https(v);
+	return request_set_query(req, v);
 }
 
 enum ecode request_set_body(struct request *req, const void *data, size_t len)
