@@ -61,6 +61,9 @@ struct fcgi_server {
 	/* Sessions with parked waiters, from the hub's touch callback. */
 	pthread_mutex_t parked_lock;
 	pthread_cond_t housekeeping_cond;
+	/* Opened before the threads start, as the workers' connections are:
+	 * the process holds every descriptor it needs once it serves. */
+	struct store *housekeeping_store;
 	int64_t *parked;
 	size_t n_parked, cap_parked;
 };
@@ -206,15 +209,9 @@ static void *fcgi_housekeeping_main(void *arg)
 	struct fcgi_server *srv = arg;
 	int64_t *ids = NULL, *ended = NULL;
 	size_t n, cap = 0;
-	struct store *st;
+	struct store *st = srv->housekeeping_store;
 	struct timespec deadline;
-	enum ecode rc;
 
-	if ((rc = runtime_store_open(&srv->rt, &st)) != EC_OK) {
-		log_error("housekeeping: cannot open the database: %s",
-			  ecode_name(rc));
-		runtime_die("the housekeeping thread could not start");
-	}
 	pthread_mutex_lock(&srv->parked_lock);
 	while (!atomic_load(&srv->stopping)) {
 		/* The condition variable waits on CLOCK_MONOTONIC: a wall
@@ -295,6 +292,12 @@ int fcgi_serve(const struct config *cfg, int listen_fd)
 		return 1;
 	}
 	runtime_set_hub(&srv.rt, hub);
+	if ((rc = runtime_store_open(&srv.rt, &srv.housekeeping_store)) !=
+	    EC_OK) {
+		log_error("housekeeping: cannot open the database: %s",
+			  ecode_name(rc));
+		return 1;
+	}
 	/* Before the loop thread starts: conns_new() joins the hub's loop. */
 	if ((rc = conns_new(cfg, &srv.rt, hub, listen_fd, &cs)) != EC_OK) {
 		log_error("cannot serve the listen socket: %s", ecode_name(rc));

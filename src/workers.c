@@ -21,6 +21,7 @@ struct workers {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct list queue;
+	int started; /* threads past their init */
 	bool stopping;
 	atomic_int busy;
 	const struct workers_ops *ops;
@@ -35,6 +36,8 @@ static void *workers_main(void *p)
 	if (!state)
 		runtime_die("a worker thread could not start");
 	pthread_mutex_lock(&w->mu);
+	w->started++;
+	pthread_cond_broadcast(&w->cv);
 	for (;;) {
 		struct workers_job *job;
 
@@ -78,6 +81,12 @@ enum ecode workers_start(int n, const struct workers_ops *ops, void *arg,
 			runtime_die("cannot start a worker thread");
 	}
 	pthread_attr_destroy(&attr);
+	/* Every thread holds what its init opened (a store connection, its
+	 * descriptors) before the program says it serves. */
+	pthread_mutex_lock(&w->mu);
+	while (w->started < n)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	*out = w;
 	return EC_OK;
 }

@@ -7,7 +7,8 @@
  * it for the loop (see conn.c).
  *
  *   struct workers *w;
- *   workers_start(n, &ops, arg, &w);   // n threads; ops->init on each
+ *   workers_start(n, &ops, arg, &w);   // n threads; ops->init on each,
+ *                                      // done when it returns
  *   workers_submit(w, &job);           // any thread; FIFO
  *   workers_stop(w);                   // no new jobs; threads end after
  *                                      // the one they run

@@ -116,6 +116,10 @@ ok "the storm met the capacity (some 503)" test "$n503" -gt 0
 # ---- 4. out of descriptors ----
 integ_start_emitcgi_listen "unix:$T/fd.sock" EMITCGI_THREADS=1 ||
 	bail_out "emitcgi did not start"
+# Its socket is there before its store connections are open: count its
+# descriptors once it says it serves (every connection open by then).
+wait_for "emitcgi serving" 20 grep -q "serving FastCGI" \
+	"$T/emitcgi-$INTEG_EMITCGI_N.log"
 nfd=$(find "/proc/$EMITCGI_PID/fd" -mindepth 1 | wc -l)
 prlimit --pid "$EMITCGI_PID" --nofile=$((nfd + 6)):$((nfd + 6)) ||
 	bail_out "prlimit failed"
