@@ -313,13 +313,10 @@ int64_t pg_int(const PGresult *r, int row, int col)
 
 /* ---- transactions ---- */
 
-enum ecode pg_begin(struct store_conn *c, bool write)
+/* BEGIN plus what follows it (see pg_begin()). */
+static enum ecode pg_begin_sql(struct store_conn *c, const char *sql)
 {
 	struct store_pg *q = pg_of(c);
-	const char *sql =
-		write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-		      : "BEGIN ISOLATION LEVEL REPEATABLE READ "
-			"READ ONLY";
 	enum ecode rc = EC_OK;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -327,6 +324,7 @@ enum ecode pg_begin(struct store_conn *c, bool write)
 			return rc;
 		if ((rc = pg_exec(q->pg, sql, "begin")) == EC_OK) {
 			q->in_tx = true;
+			q->notify_due = false;
 			return EC_OK;
 		}
 		/* BEGIN ran but the lock timed out: nothing to keep. */
@@ -339,14 +337,86 @@ enum ecode pg_begin(struct store_conn *c, bool write)
 	return rc;
 }
 
+/* write: the write lock EXCLUSIVE for the whole transaction (the writes
+ * that read the online count, and everything else but plain appends).
+ * Read (store_snapshot()): READ COMMITTED with the lock EXCLUSIVE too, so
+ * that no id taker is in flight while it reads: the count and the last
+ * id are of the same moment, and that id is settled. */
+enum ecode pg_begin(struct store_conn *c, bool write)
+{
+	return pg_begin_sql(
+		c, write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK
+			   ")"
+			 : "BEGIN READ ONLY; SELECT "
+			   "pg_advisory_xact_lock(" PG_WRITE_LOCK ")");
+}
+
+/* A plain append: no lock at BEGIN; the id's column default takes it
+ * SHARED, so appends run (and commit, sharing WAL flushes) together. */
+enum ecode pg_begin_append(struct store_conn *c)
+{
+	return pg_begin_sql(c, "BEGIN");
+}
+
+/* COMMIT, and when the transaction appended events (or queued Socket.IO
+ * packets) a NOTIFY in a transaction of its own right after it, in the
+ * same round trip.  Not in the writing transaction: PostgreSQL serialises
+ * the commits of notifying transactions (PreCommit_Notify() holds a
+ * cluster-wide lock until after the commit record is flushed), which
+ * would undo the grouping of commits.  The notifying transaction has
+ * nothing to keep, so it does not wait for its flush
+ * (synchronous_commit off, for it alone).  It starts after the COMMIT
+ * before it returned, so a process it wakes sees the events. */
+#define PG_NOTIFY_SQL                                                          \
+	"BEGIN; SET LOCAL synchronous_commit = off; "                          \
+	"SELECT pg_notify('" PG_CHANNEL "', ''); COMMIT"
+
 enum ecode pg_commit(struct store_conn *c)
 {
 	struct store_pg *q = pg_of(c);
-	PGresult *r = PQexec(q->pg, "COMMIT");
+	bool notify = q->notify_due;
+	PGresult *r;
 	enum ecode rc = EC_OK;
+	int n = 0;
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return pg_fail(q->pg, r, "commit");
+	q->notify_due = false;
+	if (!notify) {
+		r = PQexec(q->pg, "COMMIT");
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return pg_fail(q->pg, r, "commit");
+	} else {
+		if (!PQsendQuery(q->pg, "COMMIT; " PG_NOTIFY_SQL))
+			return pg_fail(q->pg, NULL, "commit");
+		/* The first result is the COMMIT's; the rest the NOTIFY's
+		 * (its failure is logged: the hubs' fallback check covers
+		 * a lost wake-up, never a lost event). */
+		r = NULL;
+		while (rc == EC_OK) {
+			PGresult *x = PQgetResult(q->pg);
+
+			if (!x)
+				break;
+			if (n++ == 0) {
+				r = x;
+				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+					rc = pg_fail(q->pg, r, "commit");
+					r = NULL;
+				}
+				continue;
+			}
+			if (PQresultStatus(x) != PGRES_COMMAND_OK &&
+			    PQresultStatus(x) != PGRES_TUPLES_OK)
+				pg_log("notify", PQresultErrorMessage(x));
+			PQclear(x);
+		}
+		if (rc != EC_OK) {
+			while ((r = PQgetResult(q->pg)))
+				PQclear(r);
+			return rc;
+		}
+		if (!r)
+			return pg_fail(q->pg, NULL, "commit");
+	}
 	/* COMMIT of a transaction that failed answers ROLLBACK. */
 	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		log_error("store: postgresql: commit rolled back");
@@ -362,6 +432,7 @@ void pg_rollback(struct store_conn *c)
 	struct store_pg *q = pg_of(c);
 
 	q->in_tx = false;
+	q->notify_due = false;
 	if (PQstatus(q->pg) == CONNECTION_OK &&
 	    PQtransactionStatus(q->pg) != PQTRANS_IDLE)
 		(void)pg_exec(q->pg, "ROLLBACK", "rollback");
