@@ -62,16 +62,6 @@ BEGIN
 END
 $$;
 
--- The newest settled id (never less than an id once given, even after a
--- trim) and the oldest kept (0: none).
-CREATE FUNCTION emitcgi_event_bounds(OUT last_id bigint, OUT first_id bigint)
-	LANGUAGE plpgsql AS $$
-BEGIN
-	last_id := emitcgi_settled();
-	first_id := coalesce((SELECT min(id) FROM events), 0);
-END
-$$;
-
 -- No NOTIFY in the writing transaction any more: PostgreSQL serialises
 -- the commits of notifying transactions (PreCommit_Notify holds a
 -- cluster-wide lock until after the commit record is flushed), which

@@ -74,14 +74,6 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION emitcgi_event_bounds(OUT last_id bigint, OUT first_id bigint)
-	LANGUAGE plpgsql AS $$
-BEGIN
-	last_id := emitcgi_settled();
-	first_id := coalesce((SELECT min(id) FROM events), 0);
-END
-$$;
-
 -- No NOTIFY trigger: the committing connection notifies channel
 -- emitcgi_events after its COMMIT (postgresql.c, pg_commit()).
 

@@ -109,9 +109,12 @@ const struct pg_stmt pg_stmts[PGS__COUNT] = {
 	[PGS_ONLINE_USERS] = { "SELECT count(*), count(DISTINCT user_id) "
 			       "FROM sessions WHERE online",
 			       "" },
-	/* The settled horizon (emitcgi_settled()) and the oldest id kept. */
-	[PGS_EVENT_BOUNDS] = { "SELECT last_id, first_id FROM "
-			       "emitcgi_event_bounds()",
+	/* The newest id given (the sequence survives trimming; not settled:
+	 * ids up to it may still be in flight, except inside the snapshot's
+	 * transaction, which holds the write lock) and the oldest kept. */
+	[PGS_EVENT_BOUNDS] = { "SELECT coalesce(pg_sequence_last_value("
+			       "'events_id_seq'), 0), coalesce((SELECT min(id) "
+			       "FROM events), 0)",
 			       "" },
 	[PGS_TRIM] = { "DELETE FROM events WHERE id <= (SELECT id FROM events "
 		       "ORDER BY id DESC LIMIT 1 OFFSET $1)",
