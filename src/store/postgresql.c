@@ -15,13 +15,21 @@
  *   pg_run(q, PGS_x, &res, &state, args...)   a prepared statement
  *
  * Invariants:
- * - begin(c, true) is BEGIN plus pg_advisory_xact_lock(PG_WRITE_LOCK): one
- *   writer at a time across every process and machine on the database, as
- *   SQLite's BEGIN IMMEDIATE is on one file.  The lock is released after
- *   the commit is visible, and every statement of READ COMMITTED takes a
- *   new snapshot, so what a writer reads after the lock (the online count)
- *   is what its commit leaves, and event ids (event_counter) are given in
- *   commit order: a reader that saw id N never later finds a smaller one.
+ * - One advisory lock, PG_WRITE_LOCK, in two modes (docs/STORE.md, "One
+ *   order, one count"; migration 4).  begin(c, true) takes it EXCLUSIVE
+ *   for the whole transaction: one such writer at a time across every
+ *   process and machine, as SQLite's BEGIN IMMEDIATE on one file, so what
+ *   it reads after the lock (the online count) is what its commit leaves.
+ *   begin_append (a plain emit) takes nothing at BEGIN: the event id's
+ *   column default takes it SHARED before nextval(), so appends commit
+ *   side by side and share WAL flushes.  Readers of the log take it
+ *   EXCLUSIVE for one statement (emitcgi_events_after()): every id up to
+ *   the sequence's value then is settled, so a reader that saw id N never
+ *   later finds a smaller one.  begin(c, false) (the snapshot) holds it
+ *   EXCLUSIVE too: count and last id of one moment.
+ * - pg_commit() of a transaction that appended events sends NOTIFY in a
+ *   transaction of its own after the COMMIT, in the same round trip: a
+ *   NOTIFY inside would serialise the commits again.
  * - statement_timeout (PG_STATEMENT_TIMEOUT_MS) bounds every statement,
  *   the wait for the write lock included: a stuck server or a long queue
  *   of writers gives EC_DB_BUSY (JSON 503), never a hung worker.
