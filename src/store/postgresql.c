@@ -359,11 +359,23 @@ enum ecode pg_begin(struct store_conn *c, bool write)
 			   "pg_advisory_xact_lock(" PG_WRITE_LOCK ")");
 }
 
-/* A plain append: no lock at BEGIN; the id's column default takes it
- * SHARED, so appends run (and commit, sharing WAL flushes) together. */
+/* A plain append (store.c: exactly one event insert follows): no BEGIN at
+ * all.  The INSERT runs in a transaction of its own that commits with it
+ * (one round trip instead of three); its id's column default takes the
+ * write lock SHARED, so appends run, and commit sharing WAL flushes,
+ * together.  in_tx stays set until pg_commit() so that a connection lost
+ * under the INSERT is not retried (it may have committed). */
 enum ecode pg_begin_append(struct store_conn *c)
 {
-	return pg_begin_sql(c, "BEGIN");
+	struct store_pg *q = pg_of(c);
+	enum ecode rc = pg_ready(q);
+
+	if (rc != EC_OK)
+		return rc;
+	q->in_tx = true;
+	q->autocommit = true;
+	q->notify_due = false;
+	return EC_OK;
 }
 
 /* COMMIT, and when the transaction appended events (or queued Socket.IO
@@ -379,6 +391,15 @@ enum ecode pg_begin_append(struct store_conn *c)
 	"BEGIN; SET LOCAL synchronous_commit = off; "                          \
 	"SELECT pg_notify('" PG_CHANNEL "', ''); COMMIT"
 
+/* A NOTIFY transaction that failed half-way leaves the connection in it:
+ * end it, so that the next statement runs. */
+static void pg_notify_failed(struct store_pg *q)
+{
+	if (PQstatus(q->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(q->pg) != PQTRANS_IDLE)
+		(void)pg_exec(q->pg, "ROLLBACK", "rollback");
+}
+
 enum ecode pg_commit(struct store_conn *c)
 {
 	struct store_pg *q = pg_of(c);
@@ -388,6 +409,15 @@ enum ecode pg_commit(struct store_conn *c)
 	int n = 0;
 
 	q->notify_due = false;
+	if (q->autocommit) {
+		/* Committed already: only the wake-up is left, and its
+		 * failure (logged) must not fail the emit. */
+		q->autocommit = false;
+		q->in_tx = false;
+		if (notify && pg_exec(q->pg, PG_NOTIFY_SQL, "notify") != EC_OK)
+			pg_notify_failed(q);
+		return EC_OK;
+	}
 	if (!notify) {
 		r = PQexec(q->pg, "COMMIT");
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -417,6 +447,8 @@ enum ecode pg_commit(struct store_conn *c)
 				pg_log("notify", PQresultErrorMessage(x));
 			PQclear(x);
 		}
+		if (rc == EC_OK)
+			pg_notify_failed(q);
 		if (rc != EC_OK) {
 			while ((r = PQgetResult(q->pg)))
 				PQclear(r);
@@ -441,6 +473,10 @@ void pg_rollback(struct store_conn *c)
 
 	q->in_tx = false;
 	q->notify_due = false;
+	if (q->autocommit) {
+		q->autocommit = false; /* the failed INSERT undid itself */
+		return;
+	}
 	if (PQstatus(q->pg) == CONNECTION_OK &&
 	    PQtransactionStatus(q->pg) != PQTRANS_IDLE)
 		(void)pg_exec(q->pg, "ROLLBACK", "rollback");

@@ -24,7 +24,8 @@ struct store_pg {
 	int backoff_ms;		   /* next pause after a failed reconnect */
 	bool in_tx;		   /* between begin and commit/rollback */
 	bool notify_due;	   /* the commit wakes the hubs (pg_commit()) */
-	char sqlstate[6];	   /* of the last failed pg_run() */
+	bool autocommit;  /* a plain append: its INSERT commits alone */
+	char sqlstate[6]; /* of the last failed pg_run() */
 };
 
 static inline struct store_pg *pg_of(struct store_conn *c)

@@ -255,16 +255,17 @@ report() {
 	rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'): emitcgi (git $rev), PostgreSQL $PGVER with its defaults (synchronous_commit on, fsync on) on 127.0.0.1, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end; client, emitcgi and the database server on the same machine."
 	echo
-	echo "| store | emit commit rate ($BENCH_PG_W emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 | burst of $BENCH_PG_BURST: emits/s / deliveries/s (both processes) | dup / miss / order | logins/s (p50 / p99) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| store | emit commit rate ($BENCH_PG_W emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 (difference of the percentiles) | extra delay of B's wake-up, paired per event, p50 / p99 / max | burst of $BENCH_PG_BURST: emits/s / deliveries/s (both processes) | dup / miss / order | logins/s (p50 / p99) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for kind in pg sqlite; do
 		c=$(line "$kind-commit" fanout)
 		a=$(line "$kind-cross" cross 0)
 		b=$(line "$kind-cross" cross 1)
 		l=$(line "$kind-login" login)
+		wk=$(grep "^result: store=$kind-cross mode=wake group=1 " "$RESULTS" | head -1)
 		ext50=$(awk -v a="$(v "$a" lat_p50_ms)" -v b="$(v "$b" lat_p50_ms)" 'BEGIN { printf "%.2f", b - a }')
 		ext99=$(awk -v a="$(v "$a" lat_p99_ms)" -v b="$(v "$b" lat_p99_ms)" 'BEGIN { printf "%.2f", b - a }')
-		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
+		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$wk" extra_p50_ms) / $(v "$wk" extra_p99_ms) / $(v "$wk" extra_max_ms) ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
 	done
 	echo
 	if grep -q 'mode=pgbench' "$RESULTS"; then
