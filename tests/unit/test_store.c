@@ -774,6 +774,13 @@ static bool readable(int fd)
 	return poll(&p, 1, 10000) == 1;
 }
 
+/* An append inside a transaction of the exclusive kind (as a login's). */
+static enum ecode tx_append(struct store *st, void *ctx)
+{
+	(void)ctx;
+	return store_event_append(st, "y", "3", 1, NULL);
+}
+
 /* PostgreSQL: the hub's wake-up across processes is the store's LISTEN
  * connection behind notify.h.  A commit with events on another connection
  * makes notify_fd() readable; after the listening connection is killed
@@ -812,6 +819,18 @@ START_TEST(test_notify_listen_pg)
 	ck_assert_int_eq(store_event_append(st, "x", "2", 1, NULL), EC_OK);
 	ck_assert(readable(fd));
 	notify_drain(n);
+	/* The NOTIFY after a COMMIT of store_transaction() (migration 4:
+	 * no trigger; pg_commit() sends it in the COMMIT's round trip). */
+	ck_assert_int_eq(store_transaction(st, tx_append, NULL), EC_OK);
+	ck_assert(readable(fd));
+	notify_drain(n);
+	/* A row inserted by hand takes its id the same way (the column
+	 * default) and comes after the others. */
+	fixture_sql_exec("INSERT INTO events (name, data, created_ms) "
+			 "VALUES ('h', '4', 1)");
+	ck_assert_int_eq(fixture_sql_i64("SELECT max(id) FROM events WHERE "
+					 "name = 'h'"),
+			 fixture_sql_i64("SELECT max(id) FROM events"));
 	notify_close(poker);
 	notify_close(n);
 	store_close(st);
