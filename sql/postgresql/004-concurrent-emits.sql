@@ -4,14 +4,18 @@
 -- order through a settled horizon instead (docs/STORE.md, "One order, one
 -- count").
 --
--- Key 1701669236 ("emit") is the store's write lock.  Every transaction
--- that takes an event id holds it SHARED from before it draws the id
--- until it ends (emitcgi_event_id(), the column default); the writes
--- that read the online count (login, logout, the presence sweep, trim)
--- hold it EXCLUSIVE for their whole transaction, as before.  A reader
--- takes it EXCLUSIVE for one statement: it waits for the id takers in
--- flight, and then every id up to the sequence's last value is settled
--- (committed or rolled back for good).
+-- Two advisory locks.  Key 1701669236 ("emit"), the id lock: every
+-- transaction that takes an event id holds it from before it draws the id
+-- until it ends (emitcgi_event_id(), the column default): SHARED for a
+-- plain append, so appends commit side by side; EXCLUSIVE for the other
+-- writers (the setting emitcgi.ids, set by the store's write transactions),
+-- so that the ids of one of them follow each other.  Key 1701669239
+-- ("emiw"), the write lock: the writes that read the online count (login,
+-- logout, the presence sweep) and every other write but a plain append
+-- hold it EXCLUSIVE for their whole transaction (src/store/postgresql.c).
+-- A reader takes the id lock EXCLUSIVE for one statement: it waits for the
+-- id takers in flight, and then every id up to the sequence's last value
+-- is settled (committed or rolled back for good).
 
 -- Ids from a sequence (CACHE 1: a cached block per connection would hand
 -- out ids without touching the sequence, and the horizon would not see
@@ -21,12 +25,16 @@ SELECT setval('events_id_seq', greatest(last_id, 1), last_id > 0)
 	FROM event_counter;
 DROP TABLE event_counter;
 
--- The next id, under the shared lock (taken first: the horizon argument
--- needs every id taker to hold it when it draws).  The column default, so
--- that a row inserted by hand follows the same rule.
+-- The next id, under the id lock (taken first: the horizon argument needs
+-- every id taker to hold it when it draws).  The column default, so that a
+-- row inserted by hand follows the same rule (shared).
 CREATE FUNCTION emitcgi_event_id() RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_advisory_xact_lock_shared(1701669236);
+	IF current_setting('emitcgi.ids', true) = 'exclusive' THEN
+		PERFORM pg_advisory_xact_lock(1701669236);
+	ELSE
+		PERFORM pg_advisory_xact_lock_shared(1701669236);
+	END IF;
 	RETURN nextval('events_id_seq');
 END
 $$;

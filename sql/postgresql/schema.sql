@@ -31,15 +31,20 @@ CREATE INDEX sessions_expires ON sessions (expires_ms);
 CREATE INDEX sessions_user ON sessions (user_id);
 
 -- The log.  Ids come from events_id_seq through emitcgi_event_id(),
--- which takes the store's write lock (key 1701669236) SHARED first; a
--- reader settles the horizon with the lock EXCLUSIVE (emitcgi_settled()).
+-- which takes the id lock (key 1701669236) first: SHARED for a plain
+-- append, EXCLUSIVE inside the store's write transactions (emitcgi.ids);
+-- a reader settles the horizon with it EXCLUSIVE (emitcgi_settled()).
 -- Ids are never reused; a rolled-back transaction leaves a gap
 -- (migration 4; docs/STORE.md, "One order, one count").
 CREATE SEQUENCE events_id_seq AS bigint CACHE 1;
 
 CREATE FUNCTION emitcgi_event_id() RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_advisory_xact_lock_shared(1701669236);
+	IF current_setting('emitcgi.ids', true) = 'exclusive' THEN
+		PERFORM pg_advisory_xact_lock(1701669236);
+	ELSE
+		PERFORM pg_advisory_xact_lock_shared(1701669236);
+	END IF;
 	RETURN nextval('events_id_seq');
 END
 $$;

@@ -15,18 +15,22 @@
  *   pg_run(q, PGS_x, &res, &state, args...)   a prepared statement
  *
  * Invariants:
- * - One advisory lock, PG_WRITE_LOCK, in two modes (docs/STORE.md, "One
- *   order, one count"; migration 4).  begin(c, true) takes it EXCLUSIVE
- *   for the whole transaction: one such writer at a time across every
- *   process and machine, as SQLite's BEGIN IMMEDIATE on one file, so what
- *   it reads after the lock (the online count) is what its commit leaves.
- *   begin_append (a plain emit) takes nothing at BEGIN: the event id's
- *   column default takes it SHARED before nextval(), so appends commit
- *   side by side and share WAL flushes.  Readers of the log take it
+ * - Two advisory locks (docs/STORE.md, "One order, one count"; migration
+ *   4).  begin(c, true) takes PG_WRITE_LOCK EXCLUSIVE for the whole
+ *   transaction: one such writer at a time across every process and
+ *   machine, as SQLite's BEGIN IMMEDIATE on one file, so what it reads
+ *   after the lock (the online count) is what its commit leaves.  Every
+ *   transaction that draws an event id holds PG_ID_LOCK from before its
+ *   nextval() to its end (the id's column default, emitcgi_event_id()):
+ *   SHARED for a plain append (begin_append: no BEGIN at all, one
+ *   autocommit INSERT), so appends commit side by side and share WAL
+ *   flushes; EXCLUSIVE inside begin(c, true) (SET LOCAL emitcgi.ids), so
+ *   that its ids follow each other.  Readers of the log take PG_ID_LOCK
  *   EXCLUSIVE for one statement (emitcgi_events_after()): every id up to
  *   the sequence's value then is settled, so a reader that saw id N never
  *   later finds a smaller one.  begin(c, false) (the snapshot) holds it
- *   EXCLUSIVE too: count and last id of one moment.
+ *   EXCLUSIVE too: count and last id of one moment.  The order is always
+ *   PG_WRITE_LOCK before PG_ID_LOCK: no deadlock between them.
  * - pg_commit() of a transaction that appended events sends NOTIFY in a
  *   transaction of its own after the COMMIT, in the same round trip: a
  *   NOTIFY inside would serialise the commits again.
@@ -70,10 +74,12 @@
 #define PG_CONNECT_TIMEOUT_S "3"
 #define PG_BACKOFF_MIN_MS 50
 #define PG_BACKOFF_MAX_MS 2000
-/* Advisory lock keys ("emit" and "emiu"): any two constants would do, as
- * long as nothing else on the database uses them. */
-#define PG_WRITE_LOCK "1701669236"
+/* Advisory lock keys ("emit", "emiu", "emiw"): any constants would do, as
+ * long as nothing else on the database uses them.  PG_ID_LOCK is the one
+ * sql/postgresql/004-concurrent-emits.sql names in its functions. */
+#define PG_ID_LOCK "1701669236"
 #define PG_MIGRATE_LOCK "1701669237"
+#define PG_WRITE_LOCK "1701669239"
 #define PG_CHANNEL "emitcgi_events"
 #define PG_MAX_PARAMS 16 /* sio_sessions rows bind 13 */
 
@@ -346,17 +352,20 @@ static enum ecode pg_begin_sql(struct store_conn *c, const char *sql)
 }
 
 /* write: the write lock EXCLUSIVE for the whole transaction (the writes
- * that read the online count, and everything else but plain appends).
- * Read (store_snapshot()): READ COMMITTED with the lock EXCLUSIVE too, so
- * that no id taker is in flight while it reads: the count and the last
- * id are of the same moment, and that id is settled. */
+ * that read the online count, and everything else but plain appends: one
+ * at a time), and emitcgi.ids set so that, from its first event on, it
+ * holds the id lock EXCLUSIVE too (its ids follow each other; readers wait
+ * for it only from then on).  Read (store_snapshot()): READ COMMITTED
+ * with the id lock EXCLUSIVE, so that no id taker is in flight while it
+ * reads: the count and the last id are of the same moment, and that id is
+ * settled. */
 enum ecode pg_begin(struct store_conn *c, bool write)
 {
 	return pg_begin_sql(
 		c, write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK
-			   ")"
+			   "); SET LOCAL emitcgi.ids = 'exclusive'"
 			 : "BEGIN READ ONLY; SELECT "
-			   "pg_advisory_xact_lock(" PG_WRITE_LOCK ")");
+			   "pg_advisory_xact_lock(" PG_ID_LOCK ")");
 }
 
 /* A plain append (store.c: exactly one event insert follows): no BEGIN at

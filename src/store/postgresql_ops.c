@@ -11,7 +11,9 @@
  *   advisory write lock held EXCLUSIVE: one such writer at a time on the
  *   whole database.  The exception is a plain append (begin_append):
  *   event_insert draws its id through the column default, which holds
- *   the lock SHARED, so plain appends run side by side (migration 4).
+ *   the id lock SHARED, so plain appends run side by side (migration 4;
+ *   postgresql.c has the two locks).  events_trim takes the id lock
+ *   EXCLUSIVE first.
  * - event_insert and sio_update with packets set notify_due: the commit
  *   then wakes every hub (pg_commit()).
  * - session_offline changes only an online session ("WHERE online"), so
@@ -370,8 +372,11 @@ static enum ecode pg_events_trim(struct store_conn *c, int64_t keep,
 				 int64_t *deleted)
 {
 	PGresult *r;
-	enum ecode rc = pg_run(pg_of(c), PGS_TRIM, &r, NULL, keep);
+	enum ecode rc = pg_run(pg_of(c), PGS_ID_LOCK, &r, NULL);
 
+	PQclear(r);
+	if (rc == EC_OK)
+		rc = pg_run(pg_of(c), PGS_TRIM, &r, NULL, keep);
 	if (rc != EC_OK)
 		return rc;
 	*deleted = strtoll(PQcmdTuples(r), NULL, 10);

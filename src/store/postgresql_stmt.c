@@ -116,6 +116,10 @@ const struct pg_stmt pg_stmts[PGS__COUNT] = {
 			       "'events_id_seq'), 0), coalesce((SELECT min(id) "
 			       "FROM events), 0)",
 			       "" },
+	/* The id lock (migration 4) EXCLUSIVE: a trim waits for the appends in
+	 * flight, so that none commits an id below what it deletes (a resume
+	 * would then skip the deleted range without a reset). */
+	[PGS_ID_LOCK] = { "SELECT pg_advisory_xact_lock(1701669236)", "" },
 	[PGS_TRIM] = { "DELETE FROM events WHERE id <= (SELECT id FROM events "
 		       "ORDER BY id DESC LIMIT 1 OFFSET $1)",
 		       "i" },
