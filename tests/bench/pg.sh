@@ -273,7 +273,7 @@ report() {
 		tl=$(v "$(grep 'script=lock ' "$RESULTS")" tps)
 		tf=$(v "$(grep 'script=free ' "$RESULTS")" tps)
 		ta=$(v "$(grep 'script=lockasync ' "$RESULTS")" tps)
-		echo "The append transaction in the database alone (pgbench, ${BENCH_PG_PGBENCH_CLIENTS:-8} clients, ${BENCH_PG_PGBENCH_SECS:-5} s): emitcgi's plain emit now (the write lock shared, the id from a sequence, the NOTIFY after the COMMIT in its own transaction) $ts/s; the one of before (the lock exclusive through COMMIT, a counter row, NOTIFY inside) $tl/s; an insert with a plain sequence, no lock and no NOTIFY $tf/s; the one of before with \`synchronous_commit = off\` $ta/s."
+		echo "The append transaction in the database alone (pgbench, ${BENCH_PG_PGBENCH_CLIENTS:-8} clients, ${BENCH_PG_PGBENCH_SECS:-5} s): emitcgi's plain emit now (the id lock shared, the id from a sequence, the NOTIFY after the COMMIT in its own transaction) $ts/s; the one of before (the lock exclusive through COMMIT, a counter row, NOTIFY inside) $tl/s; an insert with a plain sequence, no lock and no NOTIFY $tf/s; the one of before with \`synchronous_commit = off\` $ta/s."
 		echo
 	fi
 	if grep -q 'mode=failed' "$RESULTS"; then
