@@ -14,6 +14,14 @@
  * it can fail there, EMITCGI_TEST_NO_HORIZON=1 replaces the reader's
  * function by one that skips the horizon step (reads everything after the
  * cursor that is visible now): then it misses events.
+ *
+ * test_pairs_among_appends: logins from two processes while others
+ * append: every "user count" is followed by its "user" at the next id
+ * (nobody draws an id between them) and the counts, in id order, are
+ * 1, 2, 3, ... (each is the count at its commit).  With
+ * EMITCGI_TEST_SHARED_IDS=1 (PostgreSQL) the logins draw their ids with
+ * the id lock shared, as plain appends do: then appends land between the
+ * two events of a pair.
  */
 #include "autoconfig.h"
 
@@ -28,6 +36,7 @@
 
 #include "clock.h"
 #include "fixture.h"
+#include "presence.h"
 #include "store.h"
 
 enum { WRITERS = 4, PER_WRITER = 300, TOTAL = WRITERS * PER_WRITER };
@@ -188,6 +197,120 @@ START_TEST(test_order_concurrent_appends)
 }
 END_TEST
 
+/* LOGINS sessions of USERS users (the fixture keeps 8 at most). */
+enum { LOGINS = 40, USERS = 8, LOGGERS = 2, APPENDERS = 2, APPENDS = 150 };
+
+struct pair_log {
+	size_t n;
+	int64_t id[LOGINS * 2 + APPENDERS * APPENDS + 8];
+	char kind[LOGINS * 2 + APPENDERS * APPENDS + 8]; /* c, u, o(ther) */
+	int64_t count[LOGINS * 2 + APPENDERS * APPENDS + 8];
+};
+
+static enum ecode pair_on_event(void *ctx, const struct store_event *e)
+{
+	struct pair_log *l = ctx;
+
+	if (l->n == sizeof(l->id) / sizeof(l->id[0]))
+		return EC_INTERNAL;
+	l->id[l->n] = e->id;
+	l->count[l->n] = 0;
+	if (strcmp(e->name, PRESENCE_EVENT_USER_COUNT) == 0) {
+		l->kind[l->n] = 'c';
+		l->count[l->n] = strtoll(e->data, NULL, 10);
+	} else {
+		l->kind[l->n] =
+			strcmp(e->name, PRESENCE_EVENT_USER) == 0 ? 'u' : 'o';
+	}
+	l->n++;
+	return EC_OK;
+}
+
+START_TEST(test_pairs_among_appends)
+{
+	static struct pair_log l;
+	struct store *st = fixture_store();
+	struct presence_change p;
+	pid_t pid[LOGGERS + APPENDERS];
+	int64_t uid[USERS];
+	int go[2], status;
+	char c, name[16];
+	int64_t want = 1;
+
+	const char *shared = getenv("EMITCGI_TEST_SHARED_IDS");
+
+	memset(&l, 0, sizeof(l));
+	/* To see it fail: the logins draw their ids with the id lock shared,
+	 * as plain appends do. */
+	if (fixture_pg && shared && strcmp(shared, "1") == 0)
+		fixture_sql_exec(
+			"CREATE OR REPLACE FUNCTION emitcgi_event_id() "
+			"RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN "
+			"PERFORM pg_advisory_xact_lock_shared("
+			"1701669236); RETURN nextval('events_id_seq'); "
+			"END $$");
+	for (int i = 0; i < USERS; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		uid[i] = fixture_add_user(st, name);
+	}
+	ck_assert_int_eq(pipe(go), 0);
+	for (int k = 0; k < LOGGERS + APPENDERS; k++) {
+		pid[k] = fork();
+		ck_assert_int_ge(pid[k], 0);
+		if (pid[k] == 0) {
+			struct store *mine = NULL;
+			char sid[65];
+
+			close(go[1]);
+			if (store_open(fixture_db, &mine) != EC_OK)
+				_exit(100);
+			if (read(go[0], &c, 1) != 0)
+				_exit(101);
+			for (int i = k; k < LOGGERS && i < LOGINS;
+			     i += LOGGERS) {
+				snprintf(sid, sizeof(sid), "%064x", i + 1);
+				if (fixture_login_as(mine, sid, uid[i % USERS],
+						     1000, 1000 + 86400000LL,
+						     &p) != EC_OK)
+					_exit(102);
+			}
+			for (int i = 0; k >= LOGGERS && i < APPENDS; i++)
+				if (store_event_append(mine, "order", "1",
+						       clock_wall_ms(),
+						       NULL) != EC_OK)
+					_exit(103);
+			store_close(mine);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int k = 0; k < LOGGERS + APPENDERS; k++) {
+		ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(
+		store_events_after(st, 0, sizeof(l.id), pair_on_event, &l),
+		EC_OK);
+	ck_assert_uint_eq(l.n, LOGINS * 2 + APPENDERS * APPENDS);
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.kind[i] != 'c')
+			continue;
+		ck_assert_uint_lt(i + 1, l.n);
+		ck_assert_msg(l.kind[i + 1] == 'u' &&
+				      l.id[i + 1] == l.id[i] + 1,
+			      "user count at id %" PRId64 " not followed by "
+			      "its user at the next id",
+			      l.id[i]);
+		ck_assert_int_eq(l.count[i], want);
+		want++;
+	}
+	ck_assert_int_eq(want, LOGINS + 1);
+	store_close(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store_order");
@@ -198,6 +321,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_order_concurrent_appends);
+	tcase_add_test(tc, test_pairs_among_appends);
 	suite_add_tcase(s, tc);
 	return fixture_run(s);
 }
