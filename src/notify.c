@@ -26,12 +26,12 @@
  * hub's periodic check.
  *
  * A database server that notifies by itself (PostgreSQL: the committing
- * transaction's NOTIFY reaches every process on every machine;
- * store_db_listens()) needs no file: a poke does nothing, and the watcher
- * is the store's listening connection (store_listen_*(), store.h; no libpq
- * here).  Its socket changes when it reconnects, so notify_fd() is an
- * epoll instance of our own, stable for the hub's loop, holding the
- * current socket and a timerfd.  When the connection drops,
+ * connection's NOTIFY, right after its COMMIT, reaches every process on
+ * every machine; store_db_listens()) needs no file: a poke does nothing,
+ * and the watcher is the store's listening connection (store_listen_*(),
+ * store.h; no libpq here).  Its socket changes when it reconnects, so
+ * notify_fd() is an epoll instance of our own, stable for the hub's loop,
+ * holding the current socket and a timerfd.  When the connection drops,
  * notify_drain() reconnects at once or arms the timer to try again
  * (NOTIFY_RETRY_MIN_MS doubling to NOTIFY_RETRY_MAX_MS); either way the
  * hub checks the store after every drain, reading from its last id, so

@@ -8,11 +8,11 @@
  * for writers that do not poke (the sqlite3 shell, network file systems).
  *
  * With a PostgreSQL EMITCGI_DB (store_db_listens(), store.h) there is no
- * file: the committing transaction's NOTIFY reaches every process on every
- * machine, a poke does nothing, and the watcher's descriptor is readable
- * when the store's LISTEN connection has input, or when it dropped and a
- * reconnect is due; the hub checks the store after every drain, so what
- * was missed while it was down is read from the log.
+ * file: the committing connection's NOTIFY (right after its COMMIT) reaches
+ * every process on every machine, a poke does nothing, and the watcher's
+ * descriptor is readable when the store's LISTEN connection has input, or when
+ * it dropped and a reconnect is due; the hub checks the store after every
+ * drain, so what was missed while it was down is read from the log.
  *
  *   struct notify *n;
  *   notify_open("/var/lib/emitcgi/emitcgi.db", &n);

@@ -74,6 +74,12 @@ struct store_backend {
 	/* write: take the write lock now (BEGIN IMMEDIATE), so that what is
 	 * read inside is what the commit leaves; else a read snapshot. */
 	enum ecode (*begin)(struct store_conn *c, bool write);
+	/* Optional (NULL: begin(c, true)): a transaction that only appends
+	 * events and reads no count (store_event_append() alone).  PostgreSQL
+	 * takes no exclusive lock for it, so such commits can be grouped; it
+	 * must still keep one order for readers (docs/STORE.md).  Exactly one
+	 * event_insert follows, then commit (or rollback if it failed). */
+	enum ecode (*begin_append)(struct store_conn *c);
 	enum ecode (*commit)(struct store_conn *c);
 	/* Harmless when the engine already rolled back. */
 	void (*rollback)(struct store_conn *c);

@@ -15,13 +15,25 @@
  *   pg_run(q, PGS_x, &res, &state, args...)   a prepared statement
  *
  * Invariants:
- * - begin(c, true) is BEGIN plus pg_advisory_xact_lock(PG_WRITE_LOCK): one
- *   writer at a time across every process and machine on the database, as
- *   SQLite's BEGIN IMMEDIATE is on one file.  The lock is released after
- *   the commit is visible, and every statement of READ COMMITTED takes a
- *   new snapshot, so what a writer reads after the lock (the online count)
- *   is what its commit leaves, and event ids (event_counter) are given in
- *   commit order: a reader that saw id N never later finds a smaller one.
+ * - Two advisory locks (docs/STORE.md, "One order, one count"; migration
+ *   4).  begin(c, true) takes PG_WRITE_LOCK EXCLUSIVE for the whole
+ *   transaction: one such writer at a time across every process and
+ *   machine, as SQLite's BEGIN IMMEDIATE on one file, so what it reads
+ *   after the lock (the online count) is what its commit leaves.  Every
+ *   transaction that draws an event id holds PG_ID_LOCK from before its
+ *   nextval() to its end (the id's column default, emitcgi_event_id()):
+ *   SHARED for a plain append (begin_append: no BEGIN at all, one
+ *   autocommit INSERT), so appends commit side by side and share WAL
+ *   flushes; EXCLUSIVE inside begin(c, true) (SET LOCAL emitcgi.ids), so
+ *   that its ids follow each other.  Readers of the log take PG_ID_LOCK
+ *   EXCLUSIVE for one statement (emitcgi_events_after()): every id up to
+ *   the sequence's value then is settled, so a reader that saw id N never
+ *   later finds a smaller one.  begin(c, false) (the snapshot) holds it
+ *   EXCLUSIVE too: count and last id of one moment.  The order is always
+ *   PG_WRITE_LOCK before PG_ID_LOCK: no deadlock between them.
+ * - pg_commit() of a transaction that appended events sends NOTIFY in a
+ *   transaction of its own after the COMMIT, in the same round trip: a
+ *   NOTIFY inside would serialise the commits again.
  * - statement_timeout (PG_STATEMENT_TIMEOUT_MS) bounds every statement,
  *   the wait for the write lock included: a stuck server or a long queue
  *   of writers gives EC_DB_BUSY (JSON 503), never a hung worker.
@@ -62,10 +74,12 @@
 #define PG_CONNECT_TIMEOUT_S "3"
 #define PG_BACKOFF_MIN_MS 50
 #define PG_BACKOFF_MAX_MS 2000
-/* Advisory lock keys ("emit" and "emiu"): any two constants would do, as
- * long as nothing else on the database uses them. */
-#define PG_WRITE_LOCK "1701669236"
+/* Advisory lock keys ("emit", "emiu", "emiw"): any constants would do, as
+ * long as nothing else on the database uses them.  PG_ID_LOCK is the one
+ * sql/postgresql/004-concurrent-emits.sql names in its functions. */
+#define PG_ID_LOCK "1701669236"
 #define PG_MIGRATE_LOCK "1701669237"
+#define PG_WRITE_LOCK "1701669239"
 #define PG_CHANNEL "emitcgi_events"
 #define PG_MAX_PARAMS 16 /* sio_sessions rows bind 13 */
 
@@ -313,13 +327,10 @@ int64_t pg_int(const PGresult *r, int row, int col)
 
 /* ---- transactions ---- */
 
-enum ecode pg_begin(struct store_conn *c, bool write)
+/* BEGIN plus what follows it (see pg_begin()). */
+static enum ecode pg_begin_sql(struct store_conn *c, const char *sql)
 {
 	struct store_pg *q = pg_of(c);
-	const char *sql =
-		write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-		      : "BEGIN ISOLATION LEVEL REPEATABLE READ "
-			"READ ONLY";
 	enum ecode rc = EC_OK;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -327,6 +338,7 @@ enum ecode pg_begin(struct store_conn *c, bool write)
 			return rc;
 		if ((rc = pg_exec(q->pg, sql, "begin")) == EC_OK) {
 			q->in_tx = true;
+			q->notify_due = false;
 			return EC_OK;
 		}
 		/* BEGIN ran but the lock timed out: nothing to keep. */
@@ -339,14 +351,121 @@ enum ecode pg_begin(struct store_conn *c, bool write)
 	return rc;
 }
 
+/* write: the write lock EXCLUSIVE for the whole transaction (the writes
+ * that read the online count, and everything else but plain appends: one
+ * at a time), and emitcgi.ids set so that, from its first event on, it
+ * holds the id lock EXCLUSIVE too (its ids follow each other; readers wait
+ * for it only from then on).  Read (store_snapshot()): READ COMMITTED
+ * with the id lock EXCLUSIVE, so that no id taker is in flight while it
+ * reads: the count and the last id are of the same moment, and that id is
+ * settled. */
+enum ecode pg_begin(struct store_conn *c, bool write)
+{
+	return pg_begin_sql(
+		c, write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK
+			   "); SET LOCAL emitcgi.ids = 'exclusive'"
+			 : "BEGIN READ ONLY; SELECT "
+			   "pg_advisory_xact_lock(" PG_ID_LOCK ")");
+}
+
+/* A plain append (store.c: exactly one event insert follows): no BEGIN at
+ * all.  The INSERT runs in a transaction of its own that commits with it
+ * (one round trip instead of three); its id's column default takes the
+ * write lock SHARED, so appends run, and commit sharing WAL flushes,
+ * together.  in_tx stays set until pg_commit() so that a connection lost
+ * under the INSERT is not retried (it may have committed). */
+enum ecode pg_begin_append(struct store_conn *c)
+{
+	struct store_pg *q = pg_of(c);
+	enum ecode rc = pg_ready(q);
+
+	if (rc != EC_OK)
+		return rc;
+	q->in_tx = true;
+	q->autocommit = true;
+	q->notify_due = false;
+	return EC_OK;
+}
+
+/* COMMIT, and when the transaction appended events (or queued Socket.IO
+ * packets) a NOTIFY in a transaction of its own right after it, in the
+ * same round trip.  Not in the writing transaction: PostgreSQL serialises
+ * the commits of notifying transactions (PreCommit_Notify() holds a
+ * cluster-wide lock until after the commit record is flushed), which
+ * would undo the grouping of commits.  The notifying transaction has
+ * nothing to keep, so it does not wait for its flush
+ * (synchronous_commit off, for it alone).  It starts after the COMMIT
+ * before it returned, so a process it wakes sees the events. */
+#define PG_NOTIFY_SQL                                                          \
+	"BEGIN; SET LOCAL synchronous_commit = off; "                          \
+	"SELECT pg_notify('" PG_CHANNEL "', ''); COMMIT"
+
+/* A NOTIFY transaction that failed half-way leaves the connection in it:
+ * end it, so that the next statement runs. */
+static void pg_notify_failed(struct store_pg *q)
+{
+	if (PQstatus(q->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(q->pg) != PQTRANS_IDLE)
+		(void)pg_exec(q->pg, "ROLLBACK", "rollback");
+}
+
 enum ecode pg_commit(struct store_conn *c)
 {
 	struct store_pg *q = pg_of(c);
-	PGresult *r = PQexec(q->pg, "COMMIT");
+	bool notify = q->notify_due;
+	PGresult *r;
 	enum ecode rc = EC_OK;
+	int n = 0;
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return pg_fail(q->pg, r, "commit");
+	q->notify_due = false;
+	if (q->autocommit) {
+		/* Committed already: only the wake-up is left, and its
+		 * failure (logged) must not fail the emit. */
+		q->autocommit = false;
+		q->in_tx = false;
+		if (notify && pg_exec(q->pg, PG_NOTIFY_SQL, "notify") != EC_OK)
+			pg_notify_failed(q);
+		return EC_OK;
+	}
+	if (!notify) {
+		r = PQexec(q->pg, "COMMIT");
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return pg_fail(q->pg, r, "commit");
+	} else {
+		if (!PQsendQuery(q->pg, "COMMIT; " PG_NOTIFY_SQL))
+			return pg_fail(q->pg, NULL, "commit");
+		/* The first result is the COMMIT's; the rest the NOTIFY's
+		 * (its failure is logged: the hubs' fallback check covers
+		 * a lost wake-up, never a lost event). */
+		r = NULL;
+		while (rc == EC_OK) {
+			PGresult *x = PQgetResult(q->pg);
+
+			if (!x)
+				break;
+			if (n++ == 0) {
+				r = x;
+				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+					rc = pg_fail(q->pg, r, "commit");
+					r = NULL;
+				}
+				continue;
+			}
+			if (PQresultStatus(x) != PGRES_COMMAND_OK &&
+			    PQresultStatus(x) != PGRES_TUPLES_OK)
+				pg_log("notify", PQresultErrorMessage(x));
+			PQclear(x);
+		}
+		if (rc == EC_OK)
+			pg_notify_failed(q);
+		if (rc != EC_OK) {
+			while ((r = PQgetResult(q->pg)))
+				PQclear(r);
+			return rc;
+		}
+		if (!r)
+			return pg_fail(q->pg, NULL, "commit");
+	}
 	/* COMMIT of a transaction that failed answers ROLLBACK. */
 	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		log_error("store: postgresql: commit rolled back");
@@ -362,6 +481,11 @@ void pg_rollback(struct store_conn *c)
 	struct store_pg *q = pg_of(c);
 
 	q->in_tx = false;
+	q->notify_due = false;
+	if (q->autocommit) {
+		q->autocommit = false; /* the failed INSERT undid itself */
+		return;
+	}
 	if (PQstatus(q->pg) == CONNECTION_OK &&
 	    PQtransactionStatus(q->pg) != PQTRANS_IDLE)
 		(void)pg_exec(q->pg, "ROLLBACK", "rollback");

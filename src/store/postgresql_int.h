@@ -23,7 +23,9 @@ struct store_pg {
 	int64_t retry_at_ms;	   /* monotonic: no reconnect before this */
 	int backoff_ms;		   /* next pause after a failed reconnect */
 	bool in_tx;		   /* between begin and commit/rollback */
-	char sqlstate[6];	   /* of the last failed pg_run() */
+	bool notify_due;	   /* the commit wakes the hubs (pg_commit()) */
+	bool autocommit;  /* a plain append: its INSERT commits alone */
+	char sqlstate[6]; /* of the last failed pg_run() */
 };
 
 static inline struct store_pg *pg_of(struct store_conn *c)
@@ -43,6 +45,7 @@ enum ecode pg_run(struct store_pg *q, enum pg_stmt_id id, PGresult **out,
 int64_t pg_int(const PGresult *r, int row, int col);
 
 enum ecode pg_begin(struct store_conn *c, bool write);
+enum ecode pg_begin_append(struct store_conn *c);
 enum ecode pg_commit(struct store_conn *c);
 void pg_rollback(struct store_conn *c);
 int pg_schema_version(void);

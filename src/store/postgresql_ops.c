@@ -8,7 +8,14 @@
  *
  * Invariants:
  * - Write primitives run inside store.c's begin(c, true), i.e. under the
- *   advisory write lock: one writer at a time on the whole database.
+ *   advisory write lock held EXCLUSIVE: one such writer at a time on the
+ *   whole database.  The exception is a plain append (begin_append):
+ *   event_insert draws its id through the column default, which holds
+ *   the id lock SHARED, so plain appends run side by side (migration 4;
+ *   postgresql.c has the two locks).  events_trim takes the id lock
+ *   EXCLUSIVE first.
+ * - event_insert and sio_update with packets set notify_due: the commit
+ *   then wakes every hub (pg_commit()).
  * - session_offline changes only an online session ("WHERE online"), so
  *   even a writer without the lock could not flip a session twice.
  * - A listing whose callback may write (sessions_stale) is read whole
@@ -326,6 +333,7 @@ static enum ecode pg_event_insert(struct store_conn *c, const char *name,
 		rc = EC_DB;
 	} else {
 		*id = pg_int(r, 0, 0);
+		pg_of(c)->notify_due = true;
 	}
 	PQclear(r);
 	return rc;
@@ -364,8 +372,11 @@ static enum ecode pg_events_trim(struct store_conn *c, int64_t keep,
 				 int64_t *deleted)
 {
 	PGresult *r;
-	enum ecode rc = pg_run(pg_of(c), PGS_TRIM, &r, NULL, keep);
+	enum ecode rc = pg_run(pg_of(c), PGS_ID_LOCK, &r, NULL);
 
+	PQclear(r);
+	if (rc == EC_OK)
+		rc = pg_run(pg_of(c), PGS_TRIM, &r, NULL, keep);
 	if (rc != EC_OK)
 		return rc;
 	*deleted = strtoll(PQcmdTuples(r), NULL, 10);
@@ -459,6 +470,9 @@ static enum ecode pg_sio_update(struct store_conn *c, const struct store_sio *w)
 		       w->closed_ms, w->flags, w->outq);
 
 	PQclear(r);
+	/* Queued packets wake the hubs as events do (store.c). */
+	if (rc == EC_OK && w->outq[0])
+		pg_of(c)->notify_due = true;
 	return rc;
 }
 
@@ -489,6 +503,7 @@ const struct store_backend store_backend_postgresql = {
 	.close = pg_close,
 	.read_version = pg_read_version,
 	.begin = pg_begin,
+	.begin_append = pg_begin_append,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.user_add = pg_user_add,

@@ -93,24 +93,33 @@ const struct pg_stmt pg_stmts[PGS__COUNT] = {
 	[PGS_SESSIONS_EXPIRED] = { "DELETE FROM sessions "
 				   "WHERE expires_ms <= $1",
 				   "i" },
-	/* The id is the counter row's next value, taken under the store's
-	 * write lock: ids are given in commit order, without gaps.  The
-	 * events_notify trigger queues the NOTIFY sent at COMMIT. */
-	[PGS_EVENT_INSERT] = { "WITH n AS (UPDATE event_counter "
-			       "SET last_id = last_id + 1 RETURNING last_id) "
-			       "INSERT INTO events (id, name, data, "
-			       "created_ms) SELECT last_id, $1, $2, $3 "
-			       "FROM n RETURNING id",
+	/* The id is the column default, emitcgi_event_id(): the next value
+	 * of events_id_seq, drawn under the write lock held SHARED (taken
+	 * first), so that concurrent emits commit together and readers can
+	 * still settle a horizon (migration 4). */
+	[PGS_EVENT_INSERT] = { "INSERT INTO events (name, data, created_ms) "
+			       "VALUES ($1, $2, $3) RETURNING id",
 			       "tti" },
-	[PGS_EVENTS_AFTER] = { "SELECT id, name, data FROM events "
-			       "WHERE id > $1 ORDER BY id LIMIT $2",
+	/* Up to the settled horizon only: waits for the id takers in flight
+	 * (the write lock, EXCLUSIVE, for this statement), so that no smaller
+	 * id can commit after a larger one was read. */
+	[PGS_EVENTS_AFTER] = { "SELECT id, name, data FROM "
+			       "emitcgi_events_after($1, $2)",
 			       "ii" },
 	[PGS_ONLINE_USERS] = { "SELECT count(*), count(DISTINCT user_id) "
 			       "FROM sessions WHERE online",
 			       "" },
-	[PGS_EVENT_BOUNDS] = { "SELECT last_id, coalesce((SELECT min(id) "
-			       "FROM events), 0) FROM event_counter",
+	/* The newest id given (the sequence survives trimming; not settled:
+	 * ids up to it may still be in flight, except inside the snapshot's
+	 * transaction, which holds the write lock) and the oldest kept. */
+	[PGS_EVENT_BOUNDS] = { "SELECT coalesce(pg_sequence_last_value("
+			       "'events_id_seq'), 0), coalesce((SELECT min(id) "
+			       "FROM events), 0)",
 			       "" },
+	/* The id lock (migration 4) EXCLUSIVE: a trim waits for the appends in
+	 * flight, so that none commits an id below what it deletes (a resume
+	 * would then skip the deleted range without a reset). */
+	[PGS_ID_LOCK] = { "SELECT pg_advisory_xact_lock(1701669236)", "" },
 	[PGS_TRIM] = { "DELETE FROM events WHERE id <= (SELECT id FROM events "
 		       "ORDER BY id DESC LIMIT 1 OFFSET $1)",
 		       "i" },

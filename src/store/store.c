@@ -124,6 +124,16 @@ static enum ecode tx_begin(struct store *st, bool write)
 	return st->be->begin(st->conn, write);
 }
 
+/* A transaction that only appends (store_event_append() alone): the
+ * backend may run it beside others (backend.h, begin_append). */
+static enum ecode tx_begin_append(struct store *st)
+{
+	if (!st->be->begin_append)
+		return tx_begin(st, true);
+	st->tx_events = 0;
+	return st->be->begin_append(st->conn);
+}
+
 static void tx_rollback(struct store *st)
 {
 	st->be->rollback(st->conn);
@@ -478,7 +488,7 @@ enum ecode store_event_append(struct store *st, const char *name,
 	}
 	/* Inside a store_transaction() the event joins it: its COMMIT (and
 	 * the hook after it) or its ROLLBACK decide the event's fate. */
-	if (!st->in_tx && (rc = tx_begin(st, true)) != EC_OK)
+	if (!st->in_tx && (rc = tx_begin_append(st)) != EC_OK)
 		return rc;
 	rc = st->be->event_insert(st->conn, name, data_json, now_ms, &new_id);
 	if (rc == EC_OK)

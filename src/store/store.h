@@ -223,7 +223,9 @@ typedef enum ecode store_event_fn(void *ctx, const struct store_event *ev);
  * Joins: inside store_transaction() the event becomes part of that
  * transaction (committed or rolled back with it; the hook runs after that
  * COMMIT) and *id is final only once it commits.  Outside one, the event is
- * committed at once in a transaction of its own.  NULL name or data is
+ * committed at once in a transaction of its own, which a backend may run
+ * beside other such appends (backend.h, begin_append: PostgreSQL groups
+ * their commits; readers still get one order).  NULL name or data is
  * EC_INTERNAL. */
 enum ecode store_event_append(struct store *st, const char *name,
 			      const char *data_json, int64_t now_ms,

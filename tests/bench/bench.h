@@ -44,6 +44,7 @@
 struct bench_group {
 	int64_t *arrived; /* [seq] receivers of this group that have it */
 	int64_t *t_last;  /* [seq] when the last of them got it */
+	int64_t *t_first; /* [seq] when the first of them got it */
 	int64_t live;	  /* streams of this group ready and not ended */
 };
 

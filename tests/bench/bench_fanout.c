@@ -56,6 +56,9 @@ struct fanout_run {
 		pe[BENCH_MAX_SOCKS];
 	int64_t n_group[BENCH_MAX_SOCKS];
 	int64_t *lat[BENCH_MAX_SOCKS]; /* [seq < k] emit -> all, or -1 */
+	/* [seq < k] emit -> the first stream of the group has it, or -1:
+	 * the wake-up of the group's process without its fan-out. */
+	int64_t *first[BENCH_MAX_SOCKS];
 	int64_t lat_timeouts;
 	struct fanout_burst bu;
 	struct bench_stop_result sr;
@@ -138,7 +141,8 @@ static void fanout_setup(struct fanout_run *r)
 		bench_die("out of memory");
 	for (int g = 0; g < b->loop.nsocks; g++) {
 		r->lat[g] = calloc((size_t)max_seq + 1, sizeof(int64_t));
-		if (!r->lat[g])
+		r->first[g] = calloc((size_t)max_seq + 1, sizeof(int64_t));
+		if (!r->lat[g] || !r->first[g])
 			bench_die("out of memory");
 	}
 	bench_api_session(b);
@@ -214,10 +218,15 @@ static void fanout_latency(struct fanout_run *r)
 		if (!bench_loop_until(&b->loop, cond_seq_everywhere, &w,
 				      BENCH_FANOUT_EVENT_MS))
 			r->lat_timeouts++;
-		for (int g = 0; g < b->loop.nsocks; g++)
+		for (int g = 0; g < b->loop.nsocks; g++) {
 			r->lat[g][s] = b->g[g].arrived[s] ? b->g[g].t_last[s] -
 								    b->t_send[s]
 							  : -1;
+			r->first[g][s] =
+				b->g[g].arrived[s]
+					? b->g[g].t_first[s] - b->t_send[s]
+					: -1;
+		}
 	}
 }
 
@@ -413,6 +422,39 @@ static void fanout_result(const struct fanout_run *r, int g,
 		  : 0.0);
 }
 
+/* Across processes: when the FIRST stream of server g had each event
+ * (its process's wake-up, without its fan-out), and, paired per event,
+ * how much later than on server 0 (the committing process): the extra
+ * delay of a wake-up by the other process's notification. */
+static void fanout_report_wake(const struct fanout_run *r, int g)
+{
+	int64_t *first = calloc((size_t)r->o->k + 1, sizeof(int64_t));
+	int64_t *extra = calloc((size_t)r->o->k + 1, sizeof(int64_t));
+	size_t m = 0, x = 0;
+
+	if (!first || !extra)
+		bench_die("out of memory");
+	for (int64_t s = 0; s < r->o->k; s++) {
+		if (r->first[g][s] < 0)
+			continue;
+		first[m++] = r->first[g][s];
+		if (r->first[0][s] >= 0)
+			extra[x++] = r->first[g][s] - r->first[0][s];
+	}
+	bench_stats_sort(first, m);
+	bench_stats_sort(extra, x);
+	printf("result: mode=wake group=%d k=%zu first_p50_ms=%.2f "
+	       "first_p99_ms=%.2f extra_p50_ms=%.2f extra_p99_ms=%.2f "
+	       "extra_max_ms=%.2f\n",
+	       g, m, bench_stats_ms(bench_stats_pct(first, m, 50)),
+	       bench_stats_ms(bench_stats_pct(first, m, 99)),
+	       bench_stats_ms(bench_stats_pct(extra, x, 50)),
+	       bench_stats_ms(bench_stats_pct(extra, x, 99)),
+	       bench_stats_ms(bench_stats_max(extra, x)));
+	free(first);
+	free(extra);
+}
+
 /* Human lines and the result line of server g. */
 static void fanout_report_group(const struct fanout_run *r, int g)
 {
@@ -438,6 +480,8 @@ static void fanout_report_group(const struct fanout_run *r, int g)
 	       bench_stats_ms(bench_stats_max(sorted, m)), m);
 	fanout_result(r, g, sorted, m);
 	free(sorted);
+	if (r->b->loop.nsocks > 1)
+		fanout_report_wake(r, g);
 }
 
 static void fanout_report(const struct fanout_run *r)
@@ -475,8 +519,10 @@ int bench_fanout_run(struct bench *b, const struct bench_fanout_opts *o)
 		fanout_burst(&r);
 	fanout_finish(&r);
 	fanout_report(&r);
-	for (int g = 0; g < b->loop.nsocks; g++)
+	for (int g = 0; g < b->loop.nsocks; g++) {
 		free(r.lat[g]);
+		free(r.first[g]);
+	}
 	free(r.streams);
 	bench_recv_free(b);
 	return 0;

@@ -35,6 +35,7 @@ void bench_recv_alloc(struct bench *b, int64_t max_seq)
 	for (int g = 0; g < BENCH_MAX_SOCKS; g++) {
 		b->g[g].arrived = recv_calloc(max_seq, sizeof(int64_t));
 		b->g[g].t_last = recv_calloc(max_seq, sizeof(int64_t));
+		b->g[g].t_first = recv_calloc(max_seq, sizeof(int64_t));
 	}
 }
 
@@ -47,7 +48,8 @@ void bench_recv_free(struct bench *b)
 	for (int g = 0; g < BENCH_MAX_SOCKS; g++) {
 		free(b->g[g].arrived);
 		free(b->g[g].t_last);
-		b->g[g].arrived = b->g[g].t_last = NULL;
+		free(b->g[g].t_first);
+		b->g[g].arrived = b->g[g].t_last = b->g[g].t_first = NULL;
 	}
 }
 
@@ -109,8 +111,9 @@ static void stream_dispatch(struct bench_stream *s)
 	if (s->ev_bench && s->ev_has_seq &&
 	    bench_recv_seq(&b->seq, &s->seen, s->ev_seq,
 			   s->ev_has_id ? s->ev_id : -1)) {
-		g->arrived[s->ev_seq]++;
 		g->t_last[s->ev_seq] = bench_stats_now_ns();
+		if (g->arrived[s->ev_seq]++ == 0)
+			g->t_first[s->ev_seq] = g->t_last[s->ev_seq];
 	}
 	s->ev_has_id = s->ev_bench = s->ev_has_seq = false;
 }

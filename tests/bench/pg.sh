@@ -2,10 +2,11 @@
 # tests/bench/pg.sh -- `make bench`, PostgreSQL rows: the same client
 # (tests/bench/fcgi_fanout.c, as run.sh builds it) against emitcgi on a
 # PostgreSQL started here, and the same runs on SQLite beside them:
-#   1. commit rate of emit: a burst of emits by 4 concurrent emitters into
-#      one process with 10 streams (every emit is one write transaction
-#      under the store's write lock: the advisory lock on PostgreSQL,
-#      BEGIN IMMEDIATE on SQLite);
+#   1. commit rate of emit: a burst of emits by BENCH_PG_W concurrent
+#      emitters into one process with 10 streams (every emit is one write
+#      transaction: on PostgreSQL a plain append that holds the write lock
+#      shared, so concurrent commits share WAL flushes; BEGIN IMMEDIATE,
+#      one at a time, on SQLite);
 #   2. fan-out across two processes on one database: N streams, half on
 #      each; K emits through A timed until every stream has them (group A:
 #      the committing process, group B: woken by NOTIFY resp. the notify
@@ -19,7 +20,8 @@
 # one line) without PostgreSQL.  Everything started here is stopped by PID.
 #
 # Knobs: BENCH_PG_N=1000 BENCH_PG_K=100 BENCH_PG_BURST=2000 BENCH_PG_STORES="pg sqlite"
-#        BENCH_PG_EMITS=3000 BENCH_PG_LOGIN_SECS=5 BENCH_WRITE_DOC=1
+#        BENCH_PG_EMITS=3000 BENCH_PG_W=16 (concurrent emitters) BENCH_PG_LOGIN_SECS=5
+#        BENCH_PG_PGBENCH_CLIENTS=8 BENCH_PG_PGBENCH_SECS=5 BENCH_WRITE_DOC=1
 set -u
 
 build=$(pwd)
@@ -29,6 +31,7 @@ BENCH_PG_K=${BENCH_PG_K:-100}
 BENCH_PG_BURST=${BENCH_PG_BURST:-2000}
 BENCH_PG_EMITS=${BENCH_PG_EMITS:-3000}
 BENCH_PG_LOGIN_SECS=${BENCH_PG_LOGIN_SECS:-5}
+BENCH_PG_W=${BENCH_PG_W:-16}
 BENCH_WRITE_DOC=${BENCH_WRITE_DOC:-1}
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -156,12 +159,8 @@ stop_servers() {
 
 CLIENT="$build/tests/bench/fcgi_fanout"
 if [ ! -x "$CLIENT" ]; then
-	mkdir -p "$build/tests/bench"
-	JSONC=$(pkg-config --cflags --libs json-c 2>/dev/null || echo -ljson-c)
-	# shellcheck disable=SC2086
-	cc -O2 -Wall -Wextra -I"$build" -I"$src/src" -o "$CLIENT" \
-		"$src/tests/bench/fcgi_fanout.c" "$src/src/buf.c" "$src/src/error.c" \
-		$JSONC || exit 1
+	echo "bench-pg: $CLIENT missing: run \`make bench\` (or make tests/bench/fcgi_fanout)" >&2
+	exit 1
 fi
 
 client() { # TAG ARGS...: the client's result lines, tagged
@@ -179,17 +178,31 @@ echo "bench-pg: emitcgi $("$build/emitcgi" --version | sed 's/^emitcgi //'), Pos
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- 0. what the write lock costs, in the database alone (pgbench) ----
-# emitcgi's append transaction (lock, counter row, insert, NOTIFY trigger)
-# against the same insert into a table with a sequence and no lock (what an
-# unordered design could reach: concurrent commits share WAL flushes), and
-# the first once more without waiting for the flush.
+# The append transaction of a plain emit as emitcgi runs it now (the id
+# from emitcgi_event_id(): the write lock SHARED, then the sequence; its
+# NOTIFY in a transaction of its own after the COMMIT, without waiting
+# for its flush), against the one of before (the lock EXCLUSIVE through
+# COMMIT, a counter row, the NOTIFY inside the transaction), against an
+# insert with a plain sequence and no lock, no NOTIFY (what unordered
+# appends could reach: concurrent commits share WAL flushes), and the
+# exclusive one once more without waiting for the flush.
 if [ -x "$pgbin/pgbench" ]; then
 	new_db lockcost pg
+	cat >"$T/shared.sql" <<'SQL'
+BEGIN;
+INSERT INTO events (name, data, created_ms) VALUES ('bench', '1', 0);
+COMMIT;
+BEGIN;
+SET LOCAL synchronous_commit = off;
+SELECT pg_notify('emitcgi_events', '');
+COMMIT;
+SQL
 	cat >"$T/lock.sql" <<'SQL'
 BEGIN;
 SELECT pg_advisory_xact_lock(1701669236);
-WITH n AS (UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id)
-INSERT INTO events (id, name, data, created_ms) SELECT last_id, 'bench', '1', 0 FROM n;
+WITH n AS (UPDATE old_counter SET last_id = last_id + 1 RETURNING last_id)
+INSERT INTO old_events (id, name, data, created_ms) SELECT last_id, 'bench', '1', 0 FROM n;
+SELECT pg_notify('emitcgi_events', '');
 COMMIT;
 SQL
 	cat >"$T/free.sql" <<'SQL'
@@ -197,9 +210,11 @@ INSERT INTO free_events (name, data, created_ms) VALUES ('bench', '1', 0);
 SQL
 	{ echo 'BEGIN;'; echo 'SET LOCAL synchronous_commit = off;'; sed '1d' "$T/lock.sql"; } >"$T/lockasync.sql"
 	psql -h 127.0.0.1 -p "$port" -U postgres -d lockcost -qc \
-		"CREATE TABLE free_events (id bigserial PRIMARY KEY, name text, data text, created_ms bigint)" >/dev/null
-	for f in lock free lockasync; do
-		tps=$("$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c 4 -j 2 \
+		"CREATE TABLE free_events (id bigserial PRIMARY KEY, name text, data text, created_ms bigint);
+		 CREATE TABLE old_events (id bigint PRIMARY KEY, name text, data text, created_ms bigint);
+		 CREATE TABLE old_counter (last_id bigint NOT NULL); INSERT INTO old_counter VALUES (0);" >/dev/null
+	for f in shared lock free lockasync; do
+		tps=$("$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c "${BENCH_PG_PGBENCH_CLIENTS:-8}" -j 2 \
 			-T "${BENCH_PG_PGBENCH_SECS:-5}" -f "$T/$f.sql" lockcost 2>/dev/null |
 			sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 		echo "result: store=pg-lock mode=pgbench script=$f tps=${tps:-0}" | tee -a "$RESULTS"
@@ -207,11 +222,11 @@ SQL
 fi
 
 for kind in ${BENCH_PG_STORES-pg sqlite}; do
-	echo "== $kind: commit rate of emit ($BENCH_PG_EMITS emits, 4 emitters, 10 streams)"
+	echo "== $kind: commit rate of emit ($BENCH_PG_EMITS emits, $BENCH_PG_W emitters, 10 streams)"
 	new_db "c_$kind" "$kind"
 	start_server "c$kind" "$DB"
 	client "$kind-commit" fanout -s "$T/c$kind.sock" -n 10 -k 10 \
-		-b "$BENCH_PG_EMITS" -w 4
+		-b "$BENCH_PG_EMITS" -w "$BENCH_PG_W"
 	stop_servers
 
 	echo "== $kind: fan-out across two processes ($BENCH_PG_N streams, emits through A)"
@@ -219,7 +234,7 @@ for kind in ${BENCH_PG_STORES-pg sqlite}; do
 	start_server "xa$kind" "$DB"
 	start_server "xb$kind" "$DB"
 	client "$kind-cross" fanout -s "$T/xa$kind.sock" -s "$T/xb$kind.sock" \
-		-n "$BENCH_PG_N" -k "$BENCH_PG_K" -b "$BENCH_PG_BURST" -w 4
+		-n "$BENCH_PG_N" -k "$BENCH_PG_K" -b "$BENCH_PG_BURST" -w "$BENCH_PG_W"
 	stop_servers
 
 	echo "== $kind: login (2 concurrent clients, $BENCH_PG_LOGIN_SECS s)"
@@ -240,23 +255,25 @@ report() {
 	rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'): emitcgi (git $rev), PostgreSQL $PGVER with its defaults (synchronous_commit on, fsync on) on 127.0.0.1, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end; client, emitcgi and the database server on the same machine."
 	echo
-	echo "| store | emit commit rate (4 emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 | burst of $BENCH_PG_BURST: emits/s / deliveries/s (both processes) | dup / miss / order | logins/s (p50 / p99) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| store | emit commit rate ($BENCH_PG_W emitters, one process) | 2 processes, $BENCH_PG_N streams: emit → all have it, A (committing) p50 / p99 | B (woken by the other process) p50 / p99 | extra delay of B, p50 / p99 (difference of the percentiles) | extra delay of B's wake-up, paired per event, p50 / p99 / max | burst of $BENCH_PG_BURST: emits/s / deliveries/s (both processes) | dup / miss / order | logins/s (p50 / p99) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for kind in pg sqlite; do
 		c=$(line "$kind-commit" fanout)
 		a=$(line "$kind-cross" cross 0)
 		b=$(line "$kind-cross" cross 1)
 		l=$(line "$kind-login" login)
+		wk=$(grep "^result: store=$kind-cross mode=wake group=1 " "$RESULTS" | head -1)
 		ext50=$(awk -v a="$(v "$a" lat_p50_ms)" -v b="$(v "$b" lat_p50_ms)" 'BEGIN { printf "%.2f", b - a }')
 		ext99=$(awk -v a="$(v "$a" lat_p99_ms)" -v b="$(v "$b" lat_p99_ms)" 'BEGIN { printf "%.2f", b - a }')
-		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
+		echo "| $(name "$kind") | $(v "$c" emit_per_s)/s | $(v "$a" lat_p50_ms) / $(v "$a" lat_p99_ms) ms | $(v "$b" lat_p50_ms) / $(v "$b" lat_p99_ms) ms | $ext50 / $ext99 ms | $(v "$wk" extra_p50_ms) / $(v "$wk" extra_p99_ms) / $(v "$wk" extra_max_ms) ms | $(v "$a" emit_per_s) / $(v "$a" rate_per_s) | $(dmo "$a"), $(dmo "$b") | $(v "$l" per_s) ($(v "$l" lat_p50_ms) / $(v "$l" lat_p99_ms) ms) |"
 	done
 	echo
 	if grep -q 'mode=pgbench' "$RESULTS"; then
+		ts=$(v "$(grep 'script=shared ' "$RESULTS")" tps)
 		tl=$(v "$(grep 'script=lock ' "$RESULTS")" tps)
 		tf=$(v "$(grep 'script=free ' "$RESULTS")" tps)
 		ta=$(v "$(grep 'script=lockasync ' "$RESULTS")" tps)
-		echo "The write lock in the database alone (pgbench, 4 clients): emitcgi's append transaction (advisory lock, counter row, insert, NOTIFY) $tl/s; the same insert with a sequence and no lock $tf/s; the first with \`synchronous_commit = off\` $ta/s."
+		echo "The append transaction in the database alone (pgbench, ${BENCH_PG_PGBENCH_CLIENTS:-8} clients, ${BENCH_PG_PGBENCH_SECS:-5} s): emitcgi's plain emit now (the id lock shared, the id from a sequence, the NOTIFY after the COMMIT in its own transaction) $ts/s; the one of before (the lock exclusive through COMMIT, a counter row, NOTIFY inside) $tl/s; an insert with a plain sequence, no lock and no NOTIFY $tf/s; the one of before with \`synchronous_commit = off\` $ta/s."
 		echo
 	fi
 	if grep -q 'mode=failed' "$RESULTS"; then

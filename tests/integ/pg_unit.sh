@@ -15,7 +15,7 @@ integ_pg_start || bail_out "PostgreSQL did not start"
 integ_pg_createdb emitcgi_unit >/dev/null || bail_out "createdb failed"
 export EMITCGI_TEST_PG="host=127.0.0.1 port=$INTEG_PG_PORT user=postgres dbname=emitcgi_unit"
 
-for suite in store presence login io api sio_session; do
+for suite in store store_order presence login io api sio_session; do
 	bin=$top_builddir/tests/unit/test_$suite
 	[ -x "$bin" ] || { tap_fail "test_$suite: not built (no Check?)"; continue; }
 	out=$T/$suite.tap
