@@ -1,6 +1,7 @@
 #!/bin/sh
 # pg_unit.sh -- the store's unit suites (test_store, test_presence,
-# test_login, test_io, test_api, test_sio_session), unchanged, against the PostgreSQL store.
+# test_store_order, test_login, test_io, test_api, test_sio_session),
+# unchanged, against the PostgreSQL store.
 #
 # Starts a real PostgreSQL (lib.sh integ_pg_start), makes one database and
 # runs each suite's binary with EMITCGI_TEST_PG naming it: the fixture
