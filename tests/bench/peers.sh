@@ -113,15 +113,37 @@ front_nginx() # N MODE
 # The same row while 100 clients stall a 10,000-event replay (they ask for
 # GET /api/poll?since=0 and never read) and 100 send a login body one byte
 # a second, straight on emitcgi's FastCGI socket (tests/integ/fcgi_client:
-# a front server that passes back-pressure and streams bodies).  The row
-# adds login_ms (a login through nginx while they hold) and emitcgi's RSS
-# before the slow clients came (rss_before_slow_kb).
-slow_ready() { grep -q ready "$T/stall.out" && grep -q ready "$T/slowbody.out"; }
+# a front server that passes back-pressure and streams bodies).  emitcgi
+# drops each of them at its deadline (30 s), so slow_keep() starts a new
+# batch of both every 20 s and ends the one before once the new one is in:
+# about 100 of each all through the row.  The row adds login_ms (a login
+# through nginx while they hold) and emitcgi's RSS before they came
+# (rss_before_slow_kb; server_rss_kb is at the end of the row, with them).
+slow_ready() { grep -q ready "$1.stall" && grep -q ready "$1.body"; }
+
+slow_keep() # SOCK SID: until killed
+{
+	local client=$build/tests/integ/fcgi_client b=0 old=() new=()
+	while :; do
+		b=$((b + 1))
+		FCGI_HOLD_S=60 "$client" "$1" stall 100 GET "/api/poll?since=0" \
+			"HTTP_COOKIE=emitcgi_sid=$2" >"$T/slow-$b.stall" 2>&1 &
+		new=($!)
+		FCGI_HOLD_S=60 "$client" "$1" slowbody 100 /api/login \
+			>"$T/slow-$b.body" 2>&1 &
+		new+=($!)
+		wait_for "slow clients, batch $b" 30 slow_ready "$T/slow-$b"
+		[ ${#old[@]} -gt 0 ] && kill "${old[@]}" 2>/dev/null
+		old=("${new[@]}")
+		[ -e "$T/slow-1.ready" ] || : >"$T/slow-1.ready"
+		sleep 20
+	done
+}
 
 front_nginx_slow() # N MODE
 {
 	local sock=$DEPLOY_RUN/bench.sock client=$build/tests/integ/fcgi_client
-	local sid data i t0 line rss0 login_ms stall_pid body_pid pids=()
+	local sid data i t0 line rss0 login_ms keep_pid pids=()
 	[ -x "$client" ] || { diag "nginx_slow: no $client (make check builds it)"; return 0; }
 	emitcgi_up "$sock" || return 1
 	DEPLOY_NGINX_WORKERS=2 DEPLOY_NGINX_CONNECTIONS=19000 \
@@ -142,15 +164,11 @@ front_nginx_slow() # N MODE
 		wait "${pids[i]}"
 	done
 	rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$EMITCGI_PID/status")
-	FCGI_HOLD_S=600 "$client" "$sock" stall 100 GET "/api/poll?since=0" \
-		"HTTP_COOKIE=emitcgi_sid=$sid" >"$T/stall.out" 2>&1 &
-	stall_pid=$!
-	integ_track "$stall_pid"
-	FCGI_HOLD_S=600 "$client" "$sock" slowbody 100 /api/login \
-		>"$T/slowbody.out" 2>&1 &
-	body_pid=$!
-	integ_track "$body_pid"
-	wait_for "the slow clients" 30 slow_ready ||
+	rm -f "$T"/slow-*
+	slow_keep "$sock" "$sid" &
+	keep_pid=$!
+	integ_track "$keep_pid"
+	wait_for "the slow clients" 40 test -e "$T/slow-1.ready" ||
 		diag "nginx_slow: the slow clients did not start"
 	line=$(run_load nginx+slow emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
 		"$(pids_of "$NGINX_PID")" | tail -n 1)
@@ -163,8 +181,7 @@ front_nginx_slow() # N MODE
 		'. + {login_ms: $l, rss_before_slow_kb: $r}' <<<"$line")
 	echo "$line"
 	[ -n "$line" ] && echo "$line" >>"$RESULTS"
-	integ_kill "$stall_pid"
-	integ_kill "$body_pid"
+	integ_kill "$keep_pid"
 	deploy_stop_all
 }
 
