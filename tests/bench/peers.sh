@@ -7,9 +7,9 @@
 # Rows, for every N of BENCH_PEER_NS and mode (sse, poll):
 #   nginx    emitcgi --listen behind nginx from nginx.conf.example
 #            (2 workers, fastcgi_keep_conn + upstream keepalive)
-#   nginx_slow the nginx row again, while 100 clients stall a 10,000-event
-#            replay and 100 send a body one byte a second (label
-#            "nginx+slow"; adds login_ms and emitcgi's RSS before them)
+#   nginx_slow the nginx row again, while waves of 100 clients stall a
+#            10,000-event replay and 100 send a body one byte a second
+#            (label "nginx+slow"; adds login_ms and emitcgi's RSS)
 #   lighttpd emitcgi --listen behind lighttpd from lighttpd.conf.example
 #            ("socket" block), N <= 8000
 #   nchan    nginx (2 workers) with Debian's libnginx-mod-nchan: SSE and
@@ -114,36 +114,51 @@ front_nginx() # N MODE
 # GET /api/poll?since=0 and never read) and 100 send a login body one byte
 # a second, straight on emitcgi's FastCGI socket (tests/integ/fcgi_client:
 # a front server that passes back-pressure and streams bodies).  emitcgi
-# drops each of them at its deadline (30 s), so slow_keep() starts a new
-# batch of both every 20 s and ends the one before once the new one is in:
-# about 100 of each all through the row.  The row adds login_ms (a login
-# through nginx while they hold) and emitcgi's RSS before they came
-# (rss_before_slow_kb; server_rss_kb is at the end of the row, with them).
-slow_ready() { grep -q ready "$1.stall" && grep -q ready "$1.body"; }
+# drops a stalled replay once its output is full (SINK_PENDING_MAX, a few
+# seconds) and a slow body at its deadline (30 s), so slow_keep() brings a
+# new wave of 100 stalled replays every 3 s and 100 new slow bodies every
+# 20 s, each ending the wave before once the new one is in: all through
+# the row emitcgi reads, serialises and drops 10,000-event replays while
+# it serves the others.  The row adds login_ms (a login through nginx
+# while they go on), emitcgi's RSS before they came (rss_before_slow_kb)
+# and its peak (VmHWM, rss_peak_kb); server_rss_kb is at the end.
+slow_start() # KIND SOCK SID FILE: prints the PID once its clients are in
+{
+	if [ "$1" = stall ]; then
+		FCGI_HOLD_S=60 "$client" "$2" stall 100 GET "/api/poll?since=0" \
+			"HTTP_COOKIE=emitcgi_sid=$3" >"$4" 2>&1 &
+	else
+		FCGI_HOLD_S=60 "$client" "$2" slowbody 100 /api/login >"$4" 2>&1 &
+	fi
+	local pid=$!
+	wait_for "slow clients ($1)" 30 grep -q ready "$4" >&2
+	echo "$pid"
+}
 
 slow_keep() # SOCK SID: until killed
 {
-	local client=$build/tests/integ/fcgi_client b=0 old=() new=()
+	local client=$build/tests/integ/fcgi_client i=0 stall= body= p
+	# slow_start's clients are not our children (it runs in $(...)).
+	trap 'kill $stall $body 2>/dev/null; exit 0' TERM
 	while :; do
-		b=$((b + 1))
-		FCGI_HOLD_S=60 "$client" "$1" stall 100 GET "/api/poll?since=0" \
-			"HTTP_COOKIE=emitcgi_sid=$2" >"$T/slow-$b.stall" 2>&1 &
-		new=($!)
-		FCGI_HOLD_S=60 "$client" "$1" slowbody 100 /api/login \
-			>"$T/slow-$b.body" 2>&1 &
-		new+=($!)
-		wait_for "slow clients, batch $b" 30 slow_ready "$T/slow-$b"
-		[ ${#old[@]} -gt 0 ] && kill "${old[@]}" 2>/dev/null
-		old=("${new[@]}")
-		[ -e "$T/slow-1.ready" ] || : >"$T/slow-1.ready"
-		sleep 20
+		p=$(slow_start stall "$1" "$2" "$T/slow-$i.stall")
+		[ -n "$stall" ] && kill "$stall" 2>/dev/null
+		stall=$p
+		if [ $((i % 7)) -eq 0 ]; then
+			p=$(slow_start body "$1" "$2" "$T/slow-$i.body")
+			[ -n "$body" ] && kill "$body" 2>/dev/null
+			body=$p
+		fi
+		[ $i -eq 0 ] && : >"$T/slow.ready"
+		i=$((i + 1))
+		sleep 3
 	done
 }
 
 front_nginx_slow() # N MODE
 {
 	local sock=$DEPLOY_RUN/bench.sock client=$build/tests/integ/fcgi_client
-	local sid data i t0 line rss0 login_ms keep_pid pids=()
+	local sid data i t0 line rss0 hwm login_ms keep_pid pids=()
 	[ -x "$client" ] || { diag "nginx_slow: no $client (make check builds it)"; return 0; }
 	emitcgi_up "$sock" || return 1
 	DEPLOY_NGINX_WORKERS=2 DEPLOY_NGINX_CONNECTIONS=19000 \
@@ -168,7 +183,7 @@ front_nginx_slow() # N MODE
 	slow_keep "$sock" "$sid" &
 	keep_pid=$!
 	integ_track "$keep_pid"
-	wait_for "the slow clients" 40 test -e "$T/slow-1.ready" ||
+	wait_for "the slow clients" 40 test -e "$T/slow.ready" ||
 		diag "nginx_slow: the slow clients did not start"
 	line=$(run_load nginx+slow emitcgi "$2" "$1" "${BASE_URL##*:}" "$EMITCGI_PID" \
 		"$(pids_of "$NGINX_PID")" | tail -n 1)
@@ -177,8 +192,10 @@ front_nginx_slow() # N MODE
 	login slowbench correct-horse-battery "$T/slow2.jar"
 	login_ms=$(($(now_ms) - t0))
 	[ "$HTTP_STATUS" = 200 ] || login_ms=-1
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$EMITCGI_PID/status")
 	line=$(jq -c --argjson l "$login_ms" --argjson r "${rss0:-0}" \
-		'. + {login_ms: $l, rss_before_slow_kb: $r}' <<<"$line")
+		--argjson h "${hwm:-0}" \
+		'. + {login_ms: $l, rss_before_slow_kb: $r, rss_peak_kb: $h}' <<<"$line")
 	echo "$line"
 	[ -n "$line" ] && echo "$line" >>"$RESULTS"
 	integ_kill "$keep_pid"
@@ -323,12 +340,12 @@ jq -rs '
      | "| " + join(" | ") + " |"),
     "",
     (["mode", "N", "p99 ms alone", "p99 ms with the slow clients", "failed", "delivered",
-      "login through nginx meanwhile (ms)", "emitcgi RSS before → with them (MiB)"] | "| " + join(" | ") + " |"),
+      "login through nginx meanwhile (ms)", "emitcgi RSS before → peak → end (MiB)"] | "| " + join(" | ") + " |"),
     ("|" + ("---|" * 8)),
     ($all[] | select(.label == "nginx+slow") as $x
      | peer($all; $x; "nginx") as $a
      | [$x.mode, ($x.n | tostring), (if $a then ($a.p99_ms | tostring) else "-" end),
         ($x.p99_ms | tostring), ($x.failed | tostring), f1($x.delivered_min_share * 100) + "%",
         (if $x.login_ms >= 0 then ($x.login_ms | tostring) else "failed" end),
-        f1($x.rss_before_slow_kb / 1024) + " → " + f1($x.server_rss_kb / 1024)]
+        f1($x.rss_before_slow_kb / 1024) + " → " + f1(($x.rss_peak_kb // 0) / 1024) + " → " + f1($x.server_rss_kb / 1024)]
      | "| " + join(" | ") + " |")' "$RESULTS"
