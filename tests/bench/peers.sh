@@ -131,7 +131,7 @@ slow_start() # KIND SOCK SID FILE: prints the PID once its clients are in
 		FCGI_HOLD_S=60 "$client" "$2" slowbody 100 /api/login >"$4" 2>&1 &
 	fi
 	local pid=$!
-	wait_for "slow clients ($1)" 30 grep -q ready "$4" >&2
+	wait_for "slow clients ($1)" 30 grep -qs ready "$4" >&2
 	echo "$pid"
 }
 
