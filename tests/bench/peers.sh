@@ -32,7 +32,7 @@
 # integration harness (tests/integ/lib.sh, deploy_lib.sh) to start the
 # servers exactly as the deployment tests do.
 #
-# Knobs: BENCH_PEER_NS="1000 5000" BENCH_PEER_K=5 BENCH_PEER_MODES="sse poll"
+# Knobs: BENCH_PEER_NS="1000 5000 8000 10000 15000" BENCH_PEER_K=5 BENCH_PEER_MODES="sse poll"
 #        BENCH_PEER_FRONTS="nginx nginx_slow lighttpd nchan socketio"
 set -u
 build=$(pwd)
@@ -53,7 +53,7 @@ deploy_require_nginx
 integ_init bench-peers
 deploy_setup
 
-NS=${BENCH_PEER_NS:-"1000 5000"}
+NS=${BENCH_PEER_NS:-"1000 5000 8000 10000 15000"}
 K=${BENCH_PEER_K:-5}
 MODES=${BENCH_PEER_MODES:-"sse poll"}
 FRONTS=${BENCH_PEER_FRONTS:-"nginx nginx_slow lighttpd nchan socketio"}
