@@ -40,9 +40,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 top_srcdir=$src
 top_builddir=$build
 EMITCGI_BIN=${EMITCGI_BIN:-$build/emitcgi}
-# Every client is one session of one user, and the broadcasts come fast:
-# the per-session caps and the rate limits (issue 9) are for real users.
-BENCH_CAPS_OFF="EMITCGI_MAX_WAITERS_PER_SESSION=1000000 EMITCGI_MAX_WAITERS_PER_USER=1000000 EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 EMITCGI_METRICS_LOOPBACK=1"
+# BENCH_CAPS_OFF: every client is one session of one user.
+. "$src/tests/bench/lib.sh"
 export top_srcdir top_builddir EMITCGI_BIN
 LOAD=$build/tests/bench/http_load
 [ -x "$LOAD" ] || { echo "peers: no $LOAD (make check builds it)" >&2; exit 1; }

@@ -53,27 +53,14 @@ PIDS=""
 RESULTS="$T/results"
 : >"$RESULTS"
 
-wait_gone() { # PID SECS
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$i" -ge $(($2 * 20)) ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 0
-}
+. "$src/tests/bench/lib.sh"
 
 # shellcheck disable=SC2317 # the trap
 cleanup() {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait_gone "$p" 8 || kill -KILL "$p" 2>/dev/null
-	done
+	bench_stop_all
 	if [ -n "${PGPID:-}" ]; then
 		kill -INT "$PGPID" 2>/dev/null
-		wait_gone "$PGPID" 30 || kill -KILL "$PGPID" 2>/dev/null
+		bench_wait_gone "$PGPID" 30 || kill -KILL "$PGPID" 2>/dev/null
 	fi
 	rm -rf "$T"
 }
@@ -124,37 +111,6 @@ new_db() { # NAME KIND -> sets DB
 		cat "$T/init.log" >&2
 		exit 1
 	}
-}
-
-start_server() { # NAME DB
-	rm -f "$T/$1.sock"
-	# One session for every stream, emits back to back: the caps and
-	# rate limits of issue 9 are off, as in run.sh.
-	env EMITCGI_DB="$2" EMITCGI_LOG_LEVEL=warn EMITCGI_MAX_SUBSCRIBERS=19500 \
-		EMITCGI_MAX_WAITERS_PER_SESSION=1000000 EMITCGI_MAX_WAITERS_PER_USER=1000000 EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 EMITCGI_METRICS_LOOPBACK=1 \
-		"$build/emitcgi" --listen "unix:$T/$1.sock" 2>>"$T/$1.log" &
-	SPID=$!
-	PIDS="$PIDS $SPID"
-	i=0
-	while [ ! -S "$T/$1.sock" ]; do
-		if [ "$i" -ge 200 ] || ! kill -0 "$SPID" 2>/dev/null; then
-			echo "bench-pg: emitcgi did not start:" >&2
-			cat "$T/$1.log" >&2
-			exit 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
-stop_servers() {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait_gone "$p" 8 || kill -KILL "$p" 2>/dev/null
-	done
-	PIDS=""
 }
 
 CLIENT="$build/tests/bench/fcgi_fanout"
@@ -224,24 +180,24 @@ fi
 for kind in ${BENCH_PG_STORES-pg sqlite}; do
 	echo "== $kind: commit rate of emit ($BENCH_PG_EMITS emits, $BENCH_PG_W emitters, 10 streams)"
 	new_db "c_$kind" "$kind"
-	start_server "c$kind" "$DB"
+	bench_start_server "c$kind" "$DB" 10
 	client "$kind-commit" fanout -s "$T/c$kind.sock" -n 10 -k 10 \
 		-b "$BENCH_PG_EMITS" -w "$BENCH_PG_W"
-	stop_servers
+	bench_stop_all
 
 	echo "== $kind: fan-out across two processes ($BENCH_PG_N streams, emits through A)"
 	new_db "x_$kind" "$kind"
-	start_server "xa$kind" "$DB"
-	start_server "xb$kind" "$DB"
+	bench_start_server "xa$kind" "$DB" 10
+	bench_start_server "xb$kind" "$DB" 10
 	client "$kind-cross" fanout -s "$T/xa$kind.sock" -s "$T/xb$kind.sock" \
 		-n "$BENCH_PG_N" -k "$BENCH_PG_K" -b "$BENCH_PG_BURST" -w "$BENCH_PG_W"
-	stop_servers
+	bench_stop_all
 
 	echo "== $kind: login (2 concurrent clients, $BENCH_PG_LOGIN_SECS s)"
 	new_db "l_$kind" "$kind"
-	start_server "l$kind" "$DB"
+	bench_start_server "l$kind" "$DB" 10
 	client "$kind-login" login -s "$T/l$kind.sock" -c 2 -t "$BENCH_PG_LOGIN_SECS"
-	stop_servers
+	bench_stop_all
 done
 
 # ---- report ----

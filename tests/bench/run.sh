@@ -51,55 +51,15 @@ RESULTS="$T/results"
 
 # ---- processes ----
 
-bench_wait_gone() { # PID SECS: 0 when PID exited within SECS
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$i" -ge $(($2 * 20)) ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 0
-}
+. "$src/tests/bench/lib.sh"
 
 # shellcheck disable=SC2317 # called by the trap
 bench_cleanup() {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		bench_wait_gone "$p" 8 || kill -KILL "$p" 2>/dev/null
-	done
+	bench_stop_all
 	rm -rf "$T"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-
-# start_server NAME DB [VAR=VALUE...]: emitcgi --listen unix:$T/NAME.sock in
-# the background; sets SPID.  Its stderr goes to $T/NAME.log.
-start_server() {
-	name=$1 db=$2
-	shift 2
-	rm -f "$T/$name.sock"
-	env EMITCGI_DB="$db" EMITCGI_LOG_LEVEL=warn \
-		EMITCGI_MAX_SUBSCRIBERS=19500 EMITCGI_METRICS_LOOPBACK=1 \
-		EMITCGI_RATE_EMIT=0 EMITCGI_RATE_LOGIN=0 EMITCGI_RATE_REGISTER=0 \
-		EMITCGI_MAX_WAITERS_PER_SESSION=1000000 \
-		EMITCGI_MAX_WAITERS_PER_USER=1000000 "$@" \
-		"$build/emitcgi" --listen "unix:$T/$name.sock" \
-		2>>"$T/$name.log" &
-	SPID=$!
-	PIDS="$PIDS $SPID"
-	i=0
-	while [ ! -S "$T/$name.sock" ]; do
-		if [ "$i" -ge 100 ] || ! kill -0 "$SPID" 2>/dev/null; then
-			echo "bench: emitcgi did not start:" >&2
-			cat "$T/$name.log" >&2
-			exit 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
 
 # stop_server PID NAME: SIGTERM; records how long the exit took and its
 # status as a "result: mode=stop" line.
@@ -165,7 +125,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in $BENCH_NS; do
 	echo "== fan-out: $n streams in one process"
 	new_db "$T/f$n.db"
-	start_server "f$n" "$T/f$n.db"
+	bench_start_server "f$n" "$T/f$n.db" 5
 	pid=$SPID
 	client fanout -s "$T/f$n.sock" -n "$n" -k "$BENCH_K" -b "$BENCH_BURST" -w 2
 	stop_server "$pid" "f$n"
@@ -177,7 +137,7 @@ done
 # and the process gone within 5 s.
 echo "== capacity: $BENCH_CAP_N streams against the default EMITCGI_MAX_SUBSCRIBERS, then SIGTERM"
 new_db "$T/cap.db"
-start_server cap "$T/cap.db" EMITCGI_MAX_SUBSCRIBERS=16000
+bench_start_server cap "$T/cap.db" 5 EMITCGI_MAX_SUBSCRIBERS=16000
 pid=$SPID
 client fanout -s "$T/cap.sock" -n "$BENCH_CAP_N" -k 20 -b 0 -x 1
 stop_server "$pid" cap
@@ -186,9 +146,9 @@ stop_server "$pid" cap
 
 echo "== across processes: $BENCH_CROSS_N streams, half on each of two processes, emits through A"
 new_db "$T/x.db"
-start_server xa "$T/x.db"
+bench_start_server xa "$T/x.db" 5
 pa=$SPID
-start_server xb "$T/x.db"
+bench_start_server xb "$T/x.db" 5
 pb=$SPID
 client fanout -s "$T/xa.sock" -s "$T/xb.sock" -n "$BENCH_CROSS_N" \
 	-k "$BENCH_K" -b "$BENCH_BURST" -w 2
@@ -199,7 +159,7 @@ stop_server "$pb" xb
 
 echo "== long-poll: $BENCH_POLLERS pollers, $BENCH_POLL_RATE events/s for $BENCH_POLL_SECS s"
 new_db "$T/p.db"
-start_server p "$T/p.db"
+bench_start_server p "$T/p.db" 5
 pid=$SPID
 client poll -s "$T/p.sock" -m "$BENCH_POLLERS" -r "$BENCH_POLL_RATE" \
 	-t "$BENCH_POLL_SECS"
@@ -209,7 +169,7 @@ stop_server "$pid" p
 
 echo "== login: 2 concurrent clients for $BENCH_LOGIN_SECS s"
 new_db "$T/l.db"
-start_server l "$T/l.db"
+bench_start_server l "$T/l.db" 5
 pid=$SPID
 client login -s "$T/l.sock" -c 2 -t "$BENCH_LOGIN_SECS"
 stop_server "$pid" l
