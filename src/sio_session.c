@@ -59,6 +59,21 @@ struct sio_tx {
 	struct store_sio row;
 };
 
+/* A request's transaction state, on the heap: its row holds a 16 KiB
+ * queue.  NULL when out of memory. */
+static struct sio_tx *sio_tx_new(const struct sio_settings *set,
+				 const char *sid, int64_t now)
+{
+	struct sio_tx *t = calloc(1, sizeof(*t));
+
+	if (t) {
+		t->set = set;
+		t->sid = sid;
+		t->now = now;
+	}
+	return t;
+}
+
 static bool sio_name_reserved(const char *name)
 {
 	for (size_t i = 0; sio_reserved[i]; i++)
@@ -239,13 +254,11 @@ enum ecode sio_session_open(struct store *st, const struct sio_settings *set,
 			    int64_t session_id, int64_t now,
 			    struct buf *payload)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(set, NULL, now);
 	enum ecode rc;
 
 	if (!t)
 		return EC_NOMEM;
-	t->set = set;
-	t->now = now;
 	t->row.session_id = session_id;
 	t->row.ping_due_ms = now + set->ping_interval_ms;
 	t->row.seen_ms = now;
@@ -310,15 +323,12 @@ enum ecode sio_session_get(struct store *st, const struct sio_settings *set,
 			   struct buf *payload, struct sio_wait *wait,
 			   enum sio_get_result *result)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(set, sid, now);
 	enum ecode rc;
 
 	if (!t)
 		return EC_NOMEM;
-	t->set = set;
-	t->sid = sid;
 	t->user_id = session_id;
-	t->now = now;
 	t->payload = payload;
 	t->wait = wait;
 	rc = store_transaction(st, sio_get_tx, t);
@@ -358,14 +368,12 @@ enum ecode sio_session_take(struct store *st, const struct sio_settings *set,
 			    struct buf *payload, bool *answered,
 			    struct sio_wait *wait)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(set, NULL, now);
 	enum ecode rc;
 
 	if (!t)
 		return EC_NOMEM;
-	t->set = set;
 	t->id = id;
-	t->now = now;
 	t->final = final;
 	t->payload = payload;
 	t->wait = wait;
@@ -409,10 +417,8 @@ enum ecode sio_session_take_many(struct store *st,
 		v[i].answered = false;
 	if (n == 0)
 		return EC_OK;
-	if (!(m.t = calloc(1, sizeof(*m.t))))
+	if (!(m.t = sio_tx_new(set, NULL, now)))
 		return EC_NOMEM;
-	m.t->set = set;
-	m.t->now = now;
 	rc = store_transaction(st, sio_take_many_tx, &m);
 	if (rc != EC_OK)
 		for (size_t i = 0; i < n; i++)
@@ -439,13 +445,12 @@ static enum ecode sio_abandon_tx(struct store *st, void *ctx)
 
 enum ecode sio_session_abandon(struct store *st, int64_t id, int64_t now)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(NULL, NULL, now);
 	enum ecode rc;
 
 	if (!t)
 		return EC_NOMEM;
 	t->id = id;
-	t->now = now;
 	rc = store_transaction(st, sio_abandon_tx, t);
 	free(t);
 	return rc;
@@ -766,34 +771,35 @@ static enum ecode sio_claim_tx(struct store *st, void *ctx)
 	return store_sio_update(st, r);
 }
 
-enum ecode sio_session_post_claim(struct store *st, const char *sid,
-				  int64_t now, enum sio_claim *claim)
+/* A claim, or with release (t->final) its end. */
+static enum ecode sio_claim_run(struct store *st, const char *sid, int64_t now,
+				bool release, enum sio_claim *claim)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(NULL, sid, now);
 	enum ecode rc;
 
+	*claim = SIO_CLAIM_NONE;
 	if (!t)
 		return EC_NOMEM;
-	t->sid = sid;
-	t->now = now;
+	t->final = release;
 	rc = store_transaction(st, sio_claim_tx, t);
-	*claim = rc == EC_OK ? t->claim : SIO_CLAIM_NONE;
+	if (rc == EC_OK)
+		*claim = t->claim;
 	free(t);
 	return rc;
 }
 
+enum ecode sio_session_post_claim(struct store *st, const char *sid,
+				  int64_t now, enum sio_claim *claim)
+{
+	return sio_claim_run(st, sid, now, false, claim);
+}
+
 enum ecode sio_session_post_release(struct store *st, const char *sid)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
-	enum ecode rc;
+	enum sio_claim ignored;
 
-	if (!t)
-		return EC_NOMEM;
-	t->sid = sid;
-	t->final = true;
-	rc = store_transaction(st, sio_claim_tx, t);
-	free(t);
-	return rc;
+	return sio_claim_run(st, sid, 0, true, &ignored);
 }
 
 static enum ecode sio_post_tx(struct store *st, void *ctx)
@@ -849,14 +855,11 @@ enum ecode sio_session_post(struct store *st, const struct sio_settings *set,
 			    enum sio_claim claim, int64_t now,
 			    enum sio_post_result *result)
 {
-	struct sio_tx *t = calloc(1, sizeof(*t));
+	struct sio_tx *t = sio_tx_new(set, sid, now);
 	enum ecode rc;
 
 	if (!t)
 		return EC_NOMEM;
-	t->set = set;
-	t->sid = sid;
-	t->now = now;
 	t->body = body;
 	t->len = len;
 	t->user = user;
