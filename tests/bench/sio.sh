@@ -99,7 +99,9 @@ curl -s -o /dev/null -H 'Content-Type: application/json' \
 	-d '{"username":"bench","password":"bench-password"}' "$E_URL/api/register"
 cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
 	-d '{"username":"bench","password":"bench-password"}' "$E_URL/api/login" |
-	sed -n 's/^[Ss]et-[Cc]ookie: \(emitcgi_sid=[0-9a-f]*\).*/\1/p')
+	sed -n 's/^[Ss]et-[Cc]ookie: \(emitcgi_sid=[0-9a-f]*\).*/\1/p' | head -n 1)
+# (head: the cookie comes twice, for the API's path and the socket.io
+# path, and a two-line Cookie header is no header at all.)
 [ -n "$cookie" ] || skip "login failed"
 
 # ---- Node's socket.io ----
