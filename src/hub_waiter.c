@@ -55,6 +55,19 @@ void hub_waiter_unpark(struct hub *hub, struct waiter *w)
 	atomic_fetch_sub(&hub->st_parked[w->kind], 1);
 }
 
+/* No waiter any more (closed, or its connection given back): it goes to
+ * the dead list, and its slot of the session's and the user's caps and of
+ * the hub's count is free again. */
+static void hub_waiter_retire(struct hub *hub, struct waiter *w)
+{
+	w->state = HUB_WAITER_DEAD;
+	list_append(&hub->dead, &w->link);
+	pthread_mutex_lock(&hub->mu);
+	hub_count_release(hub, w);
+	pthread_mutex_unlock(&hub->mu);
+	atomic_fetch_sub(&hub->n_waiters, 1);
+}
+
 void hub_waiter_close(struct hub *hub, struct waiter *w)
 {
 	if (w->state == HUB_WAITER_DEAD)
@@ -69,12 +82,7 @@ void hub_waiter_close(struct hub *hub, struct waiter *w)
 		loop_io_stop(hub->loop, &r->in_io);
 		sink_raw_close_fd(r->in_io.fd);
 	}
-	w->state = HUB_WAITER_DEAD;
-	list_append(&hub->dead, &w->link);
-	pthread_mutex_lock(&hub->mu);
-	hub_count_release(hub, w);
-	pthread_mutex_unlock(&hub->mu);
-	atomic_fetch_sub(&hub->n_waiters, 1);
+	hub_waiter_retire(hub, w);
 }
 
 void hub_waiter_free(struct waiter *w)
@@ -99,14 +107,7 @@ void hub_waiter_done(struct hub *hub, struct waiter *w)
 	hub_waiter_unpark(hub, w);
 	loop_io_forget(&w->sink.io); /* the transport takes the fd over */
 	fd = sink_detach(&w->sink);
-	w->state = HUB_WAITER_DEAD;
-	list_append(&hub->dead, &w->link);
-	/* Its slot of the session's and the user's caps is free again, as
-	 * in hub_waiter_close(): a kept connection is no waiter any more. */
-	pthread_mutex_lock(&hub->mu);
-	hub_count_release(hub, w);
-	pthread_mutex_unlock(&hub->mu);
-	atomic_fetch_sub(&hub->n_waiters, 1);
+	hub_waiter_retire(hub, w); /* a kept connection is no waiter */
 	hub->opts.give_back(hub->opts.transport_ctx, fd);
 }
 
