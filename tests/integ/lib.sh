@@ -804,6 +804,16 @@ logout()
 	api POST /api/logout -b "$1" -c "$1" -H 'Content-Length: 0'
 }
 
+# emit_status URL JAR DATA: POST URL/api/emit {"event":"n","data":DATA}
+# with the cookie jar JAR; prints the HTTP status only.  Unlike api(), it
+# keeps no files, so writers may run it at once in the background.
+emit_status()
+{
+	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
+		-H 'Content-Type: application/json' -b "$2" \
+		--data-binary "{\"event\":\"n\",\"data\":\"$3\"}" "$1/api/emit" 2>/dev/null
+}
+
 sse_start()
 {
 	local jar=$1 file=$2

@@ -66,20 +66,13 @@ ok "alice's stream (N) saw bob's login (made through N)" \
 	sse_wait "$T/sa" "user count" 2 10
 
 # The burst: writers alternate servers; each acknowledged emit is logged.
-emit_raw()
-{
-	# url jar data -> HTTP status
-	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
-		-H 'Content-Type: application/json' -b "$2" \
-		--data-binary "{\"event\":\"n\",\"data\":\"$3\"}" "$1/api/emit" 2>/dev/null
-}
 for w in $(seq 1 "$WRITERS"); do
 	(
 		for i in $(seq 1 "$EMITS"); do
 			if [ $(((w + i) % 2)) = 0 ]; then url=$URL_N; else url=$URL_L; fi
 			jar=$T/alice.jar
 			[ $((i % 3)) = 0 ] && jar=$T/bob.jar
-			[ "$(emit_raw "$url" "$jar" "w$w-$i")" = 200 ] && echo "w$w-$i"
+			[ "$(emit_status "$url" "$jar" "w$w-$i")" = 200 ] && echo "w$w-$i"
 		done >"$T/acked-$w"
 	) &
 	integ_track $!

@@ -55,18 +55,12 @@ SB=$SSE_PID
 ok "alice's stream on A is up" sse_wait "$T/sa" "user count" 2 10
 ok "bob's stream on B is up" sse_wait "$T/sb" "user count" 2 10
 
-emit_raw()
-{
-	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
-		-H 'Content-Type: application/json' -b "$2" \
-		--data-binary "{\"event\":\"n\",\"data\":\"$3\"}" "$1/api/emit" 2>/dev/null
-}
 # Writers pace themselves (0.05 s) so that the burst spans the restart.
 for w in $(seq 1 "$WRITERS"); do
 	(
 		for i in $(seq 1 "$EMITS"); do
 			if [ $(((w + i) % 2)) = 0 ]; then url=$URL_A; else url=$URL_B; fi
-			st=$(emit_raw "$url" "$T/alice.jar" "w$w-$i")
+			st=$(emit_status "$url" "$T/alice.jar" "w$w-$i")
 			echo "$st w$w-$i" >>"$T/status-$w"
 			sleep 0.05
 			# paused (bounded) while the poll below is parked
