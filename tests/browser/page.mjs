@@ -30,16 +30,12 @@
 // Failure (assert, assertEq) when it fails; a case leaves the round's two
 // users signed in and nobody else (use `finally`).
 
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { launchChromium } from './lib/chromium.mjs';
 
-const require = createRequire(import.meta.url);
 const env = process.env;
 const BASE = env.BASE_URL;
-const NODE_MODULES = env.NODE_MODULES ||
-  path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules');
-const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = env.BROWSER_ARTIFACTS || path.join(env.T || '/tmp', 'artifacts');
 const WAIT_MS = 20000;
 
@@ -50,14 +46,7 @@ function skipAll(reason) {
 
 if (!BASE)
   skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
-let chromium;
-try {
-  ({ chromium } = require(path.join(NODE_MODULES, 'playwright-core')));
-} catch (e) {
-  skipAll(`playwright-core not found in ${NODE_MODULES}`);
-}
-if (!fs.existsSync(CHROMIUM))
-  skipAll(`chromium not installed (${CHROMIUM})`);
+const browser = await launchChromium(skipAll);
 
 // ---- TAP ----
 
@@ -87,14 +76,6 @@ function assertEq(actual, expected, msg) {
 }
 
 // ---- browser ----
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-    '--disable-dev-shm-usage'],
-});
 
 let userSeq = 0;
 const runTag = Date.now().toString(36).slice(-5);

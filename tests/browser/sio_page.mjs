@@ -14,35 +14,16 @@
 //
 // Output: TAP (run through run-node.sh, which serves the bundle).
 
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BASE, test, done, assert, assertEq, waitFor, api, signIn, skipAll } from './lib/tap.mjs';
+import { NODE_MODULES, launchChromium } from './lib/chromium.mjs';
 
-const require = createRequire(import.meta.url);
-const NODE_MODULES = process.env.NODE_MODULES ||
-  path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!BASE)
   skipAll('BASE_URL not set (run through tests/browser/run-node.sh)');
 if (!fs.existsSync(path.join(NODE_MODULES, 'socket.io-client/dist/socket.io.min.js')))
   skipAll('socket.io-client not installed (cd tests/browser && npm ci)');
-let chromium;
-try {
-  ({ chromium } = require(path.join(NODE_MODULES, 'playwright-core')));
-} catch (e) {
-  skipAll(`playwright-core not found in ${NODE_MODULES}`);
-}
-if (!fs.existsSync(CHROMIUM))
-  skipAll(`chromium not installed (${CHROMIUM})`);
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-    '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium(skipAll);
 
 // A context signed in as user (its cookie), and the page open in it.
 async function openPage(user) {
